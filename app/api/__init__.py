@@ -1,0 +1,6 @@
+"""REST API v1: bearer API keys, JSON in and out."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from app.api import budget, openapi, usage  # noqa: E402,F401

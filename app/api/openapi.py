@@ -1,0 +1,150 @@
+"""GET /openapi.json: the OpenAPI 3 description of this API."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.api import bp
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["status", "message"],
+                                 "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}},
+    },
+    "Money": {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "example": "24.81"},
+    "Period": {
+        "type": "object",
+        "properties": {"key": {"type": "string", "example": "2025-01"}, "label": {"type": "string", "example": "January 2025"},
+                       "starts_at": {"type": "string", "format": "date-time"},
+                       "ends_at": {"type": "string", "format": "date-time"}},
+    },
+    "UsageEvent": {
+        "type": "object",
+        "required": ["id", "user_email", "provider", "model", "input_tokens", "output_tokens", "cost_usd", "occurred_at"],
+        "properties": {
+            "id": {"type": "string", "maxLength": 200, "description": "Your unique id for the event; resending it is a no-op."},
+            "user_email": {"type": "string", "format": "email"},
+            "provider": {"type": "string", "example": "openai"},
+            "model": {"type": "string", "example": "gpt-4o"},
+            "input_tokens": {"type": "integer", "minimum": 0},
+            "output_tokens": {"type": "integer", "minimum": 0},
+            "cost_usd": {"type": "string", "example": "0.0125", "description": "Decimal string, at most 6 decimals."},
+            "occurred_at": {"type": "string", "format": "date-time", "example": "2025-01-15T09:30:00Z"},
+        },
+    },
+    "IngestResult": {
+        "type": "object",
+        "properties": {
+            "accepted": {"type": "integer"},
+            "duplicates": {"type": "integer"},
+            "rejected": {"type": "array", "items": {"type": "object", "properties": {
+                "index": {"type": "integer"}, "id": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "string"}}}}},
+        },
+    },
+    "ProviderUsage": {
+        "type": "object",
+        "properties": {"provider": {"type": "string"}, "name": {"type": "string"},
+                       "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
+                       "total_tokens": {"type": "integer"}, "cost_usd": _ref("Money")},
+    },
+    "UsageSummary": {
+        "type": "object",
+        "properties": {"period": _ref("Period"), "user_email": {"type": "string", "nullable": True},
+                       "providers": {"type": "array", "items": _ref("ProviderUsage")},
+                       "total": {"type": "object", "properties": {
+                           "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
+                           "total_tokens": {"type": "integer"}, "cost_usd": _ref("Money")}}},
+    },
+    "Budget": {
+        "type": "object",
+        "properties": {"period": _ref("Period"),
+                       "monthly_limit_usd": {**_ref("Money"), "nullable": True},
+                       "alert_threshold_pct": {"type": "integer", "minimum": 1, "maximum": 100},
+                       "spent_usd": _ref("Money"),
+                       "remaining_usd": {"type": "string", "nullable": True, "description": "Negative when over budget."},
+                       "percent_used": {"type": "string", "nullable": True, "example": "75.2"}},
+    },
+    "BudgetUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"monthly_limit_usd": {"type": "string", "nullable": True, "example": "10000.00"},
+                       "alert_threshold_pct": {"type": "integer", "minimum": 1, "maximum": 100}},
+    },
+}
+
+PATHS = {
+    "/usage": {
+        "post": {
+            "summary": "Ingest usage events (idempotent by event id)",
+            "operationId": "postUsage",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["events"],
+                "properties": {"events": {"type": "array", "items": _ref("UsageEvent")}}}}}},
+            "responses": {"200": _json(_ref("IngestResult"), "What was stored, skipped as duplicate, or rejected"),
+                          "413": {"$ref": "#/components/responses/BadRequest"}, **ERRORS},
+        }
+    },
+    "/usage/summary": {
+        "get": {
+            "summary": "Usage in the current billing period, per provider and in total",
+            "operationId": "getUsageSummary",
+            "parameters": [{"name": "user_email", "in": "query", "required": False, "schema": {"type": "string"},
+                            "description": "One person's usage; the whole organization's when omitted."}],
+            "responses": {"200": _json(_ref("UsageSummary"), "The summary"),
+                          "404": {"$ref": "#/components/responses/BadRequest"}, **ERRORS},
+        }
+    },
+    "/budget": {
+        "get": {"summary": "The monthly budget and this period's spend", "operationId": "getBudget",
+                "responses": {"200": _json(_ref("Budget"), "The budget status"), **ERRORS}},
+        "put": {"summary": "Set the monthly limit and alert threshold", "operationId": "putBudget",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BudgetUpdate")}}},
+                "responses": {"200": _json(_ref("Budget"), "The updated budget status"), **ERRORS}},
+    },
+    "/openapi.json": {
+        "get": {"summary": "This document", "operationId": "getOpenApi", "security": [],
+                "responses": {"200": {"description": "OpenAPI 3 document"}}},
+    },
+}
+
+
+def openapi_document(server_url: str) -> dict:
+    """The OpenAPI 3.0 document, with server_url as the API's base."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Toktra API", "version": "1.0.0",
+                 "description": "Usage ingest, usage summaries and budgets for a Toktra organization."},
+        "servers": [{"url": server_url}],
+        "security": [{"bearerAuth": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+            "responses": {
+                "BadRequest": _json(_ref("Error"), "The request was not usable; the message says why"),
+                "Unauthorized": _json(_ref("Error"), "Missing, invalid or revoked API key"),
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def get_openapi():
+    """The OpenAPI 3 document describing these routes."""
+    return jsonify(openapi_document(request.url_root.rstrip("/") + "/api/v1"))

@@ -1,0 +1,52 @@
+"""JSON shapes of the API's answers; money is always a decimal string."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from app.models import User
+from app.services.budget import BudgetStatus
+from app.services.periods import Period
+from app.services.usage import ProviderUsage, UsageSummary
+
+
+def money(value: Decimal | None) -> str | None:
+    """Dollars as a decimal string with at least two decimals ("24.81", "0.0125")."""
+    if value is None:
+        return None
+    value = value.normalize()
+    return str(value.quantize(Decimal("0.01")) if value.as_tuple().exponent > -2 else value)
+
+
+def period_json(period: Period) -> dict:
+    """A billing period: key, label and UTC bounds."""
+    return {"key": period.key, "label": period.label,
+            "starts_at": period.starts_at.isoformat(), "ends_at": period.ends_at.isoformat()}
+
+
+def _provider_json(p: ProviderUsage) -> dict:
+    return {"provider": p.provider, "name": p.name, "input_tokens": p.input_tokens,
+            "output_tokens": p.output_tokens, "total_tokens": p.tokens, "cost_usd": money(p.cost_usd)}
+
+
+def usage_summary_json(summary: UsageSummary, user: User | None) -> dict:
+    """A usage summary for one person (or the org when user is None)."""
+    total = _provider_json(summary.total)
+    del total["provider"], total["name"]
+    return {
+        "period": period_json(summary.period),
+        "user_email": user.email if user else None,
+        "providers": [_provider_json(p) for p in summary.providers],
+        "total": total,
+    }
+
+
+def budget_json(status: BudgetStatus) -> dict:
+    """A budget status."""
+    return {
+        "period": period_json(status.period),
+        "monthly_limit_usd": money(status.monthly_limit_usd),
+        "alert_threshold_pct": status.alert_threshold_pct,
+        "spent_usd": money(status.spent_usd),
+        "remaining_usd": money(status.remaining_usd),
+        "percent_used": str(status.percent_used) if status.percent_used is not None else None,
+    }

@@ -1,0 +1,83 @@
+"""`flask --app wsgi toktra ...`: operator commands."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.models import Organization
+from app.services import accounts
+from app.services.budget import parse_budget_limit, parse_threshold
+
+toktra_cli = AppGroup("toktra", help="Toktra operator commands.")
+
+
+def _org(ref: str) -> Organization:
+    """An organization by id or exact name, or a clear usage error."""
+    org = db.session.get(Organization, int(ref)) if ref.isdigit() else None
+    org = org or db.session.scalar(sa.select(Organization).where(Organization.name == ref))
+    if org is None:
+        raise click.BadParameter(f"no organization with id or name {ref!r}", param_hint="--org")
+    return org
+
+
+def _checked(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@toktra_cli.command("create-org")
+@click.option("--name", required=True, help="Organization name.")
+@click.option("--monthly-budget", default=None, help="Monthly budget in USD, e.g. 10000.")
+@click.option("--alert-threshold", default="80", show_default=True, help="Budget alert threshold, percent.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA timezone of the billing month.")
+def create_org(name, monthly_budget, alert_threshold, timezone):
+    """Create an organization and print its id."""
+    budget = _checked(parse_budget_limit, monthly_budget)
+    threshold = _checked(parse_threshold, alert_threshold)
+    org = _checked(accounts.create_organization, name, budget, threshold, timezone)
+    click.echo(org.id)
+
+
+@toktra_cli.command("create-user")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "manager", "member"]))
+@click.option("--password", default=None, help="Dashboard password (at least 8 characters).")
+@click.option("--manager", "manager_email", default=None, help="Email of this person's manager.")
+def create_user(org_ref, email, name, role, password, manager_email):
+    """Create a user in an organization."""
+    org = _org(org_ref)
+    user = _checked(accounts.create_user, org, email, name, role, password, manager_email)
+    click.echo(f"Created {user.role} {user.email} (id {user.id}) in {org.name}.")
+
+
+@toktra_cli.command("create-api-key")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@click.option("--name", required=True, help="What the key is for.")
+def create_api_key(org_ref, name):
+    """Create an API key and print it once; only its hash is stored."""
+    org = _org(org_ref)
+    _, key = accounts.create_api_key(org, name)
+    click.echo(key)
+
+
+@toktra_cli.command("seed-demo")
+@click.option("--password", default="toktra-demo", show_default=True, help="Password for every demo account.")
+def seed_demo_command(password):
+    """Create a realistic demo organization (idempotent) and print how to sign in."""
+    from flask import current_app
+
+    from app.services.demo import DEMO_ADMIN_EMAIL, seed_demo
+
+    org, created = seed_demo(password)
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if created:
+        click.echo(f"Demo organization '{org.name}' created (id {org.id}).")
+    else:
+        click.echo(f"Demo organization '{org.name}' already exists (id {org.id}); left as it is.")
+    click.echo(f"Sign in at {base}/login as {DEMO_ADMIN_EMAIL} with password '{password}'.")

@@ -1,0 +1,108 @@
+"""Configuration read from the environment, once, when the app is created."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+# Secrets the service cannot run without outside development and tests.
+REQUIRED_IN_PRODUCTION = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TOKTRA_ENCRYPTION_KEY",
+    "PUBLIC_BASE_URL",
+    "SLACK_SIGNING_SECRET",
+)
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a working configuration."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku-style postgres:// URLs and pick the psycopg 3 driver for PostgreSQL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def load_config(env: Mapping[str, str] | None = None) -> dict:
+    """Build the Flask config dict from the environment (os.environ by default)."""
+    env = os.environ if env is None else env
+    toktra_env = env.get("TOKTRA_ENV", "production").strip().lower()
+    if toktra_env not in ("production", "development", "test"):
+        raise ConfigError(
+            f"TOKTRA_ENV must be production, development or test, got {toktra_env!r}"
+        )
+    production = toktra_env == "production"
+    if production:
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
+        if missing:
+            raise ConfigError(
+                "Missing required environment variable(s): "
+                + ", ".join(missing)
+                + ". Set them (see .env.example) before starting Toktra."
+            )
+        if not (env.get("SLACK_BOT_TOKEN") or (env.get("SLACK_CLIENT_ID") and env.get("SLACK_CLIENT_SECRET"))):
+            raise ConfigError(
+                "Missing Slack credentials: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(OAuth install) or SLACK_BOT_TOKEN (single workspace)."
+            )
+
+    database_url = normalize_database_url(env.get("DATABASE_URL") or "sqlite:///toktra.db")
+    return {
+        "TOKTRA_ENV": toktra_env,
+        "SECRET_KEY": env.get("SECRET_KEY", ""),
+        "TOKTRA_ENCRYPTION_KEY": env.get("TOKTRA_ENCRYPTION_KEY", ""),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RQ_QUEUES": ["default"],
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "SLACK_BOT_TOKEN": env.get("SLACK_BOT_TOKEN", ""),
+        "SLACK_SIGNING_SECRET": env.get("SLACK_SIGNING_SECRET", ""),
+        "SLACK_CLIENT_ID": env.get("SLACK_CLIENT_ID", ""),
+        "SLACK_CLIENT_SECRET": env.get("SLACK_CLIENT_SECRET", ""),
+        "SLACK_APP_TOKEN": env.get("SLACK_APP_TOKEN", ""),
+        "SLACK_API_URL": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # Cookies: never readable by scripts, not sent cross-site, HTTPS-only outside local runs.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": _int(env, "SESSION_LIFETIME_SECONDS", 8 * 3600),
+        "WTF_CSRF_TIME_LIMIT": 3600,
+    }
+
+
+def validate_config(config: Mapping) -> None:
+    """Refuse a configuration that would run insecurely or not at all."""
+    if not config.get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY is not set: sessions and CSRF tokens need it.")
+    if not config.get("TOKTRA_ENCRYPTION_KEY"):
+        raise ConfigError(
+            "TOKTRA_ENCRYPTION_KEY is not set: Slack tokens and connector credentials are "
+            "encrypted with it. Generate one with: python -c \"from cryptography.fernet import "
+            "Fernet; print(Fernet.generate_key().decode())\""
+        )
+    from app.crypto import check_key
+
+    check_key(config["TOKTRA_ENCRYPTION_KEY"])

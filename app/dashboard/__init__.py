@@ -1,0 +1,6 @@
+"""The server-rendered dashboard: sign-in, overview, integrations, alerts, approvals, settings."""
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)
+
+from app.dashboard import auth, filters, pages  # noqa: E402,F401

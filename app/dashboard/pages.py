@@ -1,0 +1,110 @@
+"""The dashboard's pages."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from app.dashboard import bp
+from app.dashboard.auth import role_required
+from app.dashboard.forms import BudgetForm
+from app.extensions import db
+from app.models import SEVERITIES, Alert, ReimbursementRequest, SlackWorkspace
+from app.services.budget import budget_status, parse_budget_limit, update_budget
+from app.services.usage import usage_summary
+
+ALERT_STATUSES = ("open", "acknowledged")
+
+
+@bp.get("/")
+@login_required
+def overview():
+    """Your usage and the organization's budget this billing period."""
+    org = current_user.organization
+    return render_template(
+        "overview.html",
+        mine=usage_summary(org, current_user),
+        org_usage=usage_summary(org),
+        budget=budget_status(org),
+    )
+
+
+@bp.get("/integrations/slack")
+@login_required
+def integrations_slack():
+    """The organization's Slack workspaces and their status."""
+    workspaces = db.session.scalars(
+        sa.select(SlackWorkspace)
+        .where(SlackWorkspace.org_id == current_user.org_id)
+        .options(selectinload(SlackWorkspace.installed_by))
+        .order_by(SlackWorkspace.installed_at)
+    ).all()
+    return render_template("integrations_slack.html", workspaces=workspaces)
+
+
+@bp.get("/alerts")
+@login_required
+def alerts():
+    """The organization's alerts, newest first, filterable by severity and status."""
+    severity = request.args.get("severity", "")
+    status = request.args.get("status", "")
+    query = (
+        sa.select(Alert)
+        .where(Alert.org_id == current_user.org_id)
+        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by))
+        .order_by(Alert.fired_at.desc(), Alert.id.desc())
+        .limit(200)
+    )
+    if severity in SEVERITIES:
+        query = query.where(Alert.severity == severity)
+    if status in ALERT_STATUSES:
+        query = query.where(Alert.status == status)
+    return render_template("alerts.html", alerts=db.session.scalars(query).all(), severities=SEVERITIES,
+                           statuses=ALERT_STATUSES, severity=severity, status=status)
+
+
+@bp.get("/reimbursements/approvals")
+@role_required("admin", "manager")
+def approvals():
+    """Requests waiting for your decision, and those already decided."""
+    base = (
+        sa.select(ReimbursementRequest)
+        .where(ReimbursementRequest.org_id == current_user.org_id)
+        .options(selectinload(ReimbursementRequest.employee), selectinload(ReimbursementRequest.decided_by))
+    )
+    if not current_user.is_admin:
+        base = base.where(ReimbursementRequest.approver_id == current_user.id)
+    pending = db.session.scalars(
+        base.where(ReimbursementRequest.status == "pending").order_by(ReimbursementRequest.created_at)
+    ).all()
+    decided = db.session.scalars(
+        base.where(ReimbursementRequest.status != "pending").order_by(ReimbursementRequest.decided_at.desc()).limit(100)
+    ).all()
+    return render_template("approvals.html", pending=pending, decided=decided)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The budget settings: everyone may read them, admins may change them."""
+    org = current_user.organization
+    form = BudgetForm()
+    if request.method == "GET":
+        form.monthly_limit_usd.data = f"{org.monthly_budget_usd:.2f}" if org.monthly_budget_usd is not None else ""
+        form.alert_threshold_pct.data = org.alert_threshold_pct
+    elif not current_user.is_admin:
+        abort(403, description="Only admins can change the budget.")
+    elif form.validate_on_submit():
+        try:
+            limit: Decimal | None = parse_budget_limit(form.monthly_limit_usd.data)
+        except ValueError as exc:
+            form.monthly_limit_usd.errors.append(str(exc))
+        else:
+            update_budget(org, limit, form.alert_threshold_pct.data)
+            flash("Budget saved.", "success")
+            return redirect(url_for("dashboard.settings"), 303)
+    status = 400 if form.errors else 200
+    return render_template("settings.html", form=form, budget=budget_status(org)), status

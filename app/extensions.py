@@ -1,0 +1,55 @@
+"""Unbound extensions and the Redis/RQ accessors; create_app binds them."""
+from __future__ import annotations
+
+import redis
+import sqlalchemy as sa
+from flask import current_app
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from rq import Queue
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model; constraint names are stable for migrations."""
+
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def redis_connection(fast: bool = True) -> redis.Redis:
+    """The app's Redis client; the web tier's ("fast") gives up quickly so a Slack ack is never late."""
+    key = "toktra.redis.fast" if fast else "toktra.redis"
+    conn = current_app.extensions.get(key)
+    if conn is None:
+        options = {}
+        if fast:
+            options = {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 1.0,
+                "retry_on_timeout": False,
+                "retry": None,
+            }
+        conn = redis.Redis.from_url(current_app.config["REDIS_URL"], **options)
+        current_app.extensions[key] = conn
+    return conn
+
+
+def get_queue(name: str = "default") -> Queue:
+    """The RQ queue called name, on the web tier's Redis connection."""
+    return Queue(name, connection=redis_connection(fast=True))

@@ -1,0 +1,77 @@
+"""Policy-violation alerts and their delivery to Slack channels."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.org import User
+from app.models.types import UTCDateTime, utcnow
+
+
+class Severity(str, enum.Enum):
+    """Alert severities, lowest first."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+SEVERITIES = [s.value for s in Severity]
+
+
+class Alert(db.Model):
+    """An alert fired by a policy for an organization."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    policy: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str] = mapped_column(sa.String(500))
+    details: Mapped[str] = mapped_column(sa.Text, default="")
+    subject_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | acknowledged
+    dedup_key: Mapped[str | None] = mapped_column(sa.String(200))
+    fired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
+        sa.CheckConstraint("status IN ('open', 'acknowledged')", name="status"),
+        sa.Index("ix_alerts_org_fired", "org_id", "fired_at"),
+        sa.Index("ix_alerts_org_dedup", "org_id", "dedup_key"),
+    )
+
+
+class AlertDelivery(db.Model):
+    """One alert posted (or to be posted) to one channel; its ts lets every copy be updated."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("slack_workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(sa.String(32))
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | sent | failed
+    message_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    alert: Mapped[Alert] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("alert_id", "workspace_id", "channel_id", name="uq_alert_delivery_channel"),
+        sa.Index("ix_alert_deliveries_state", "state", "created_at"),
+    )

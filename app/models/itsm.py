@@ -1,0 +1,46 @@
+"""ITSM connectors (ServiceNow, Jira) and the tickets opened from alerts."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import EncryptedText, UTCDateTime, utcnow
+
+
+class ItsmConnector(db.Model):
+    """An organization's ServiceNow or Jira connection; credentials are encrypted at rest."""
+
+    __tablename__ = "itsm_connectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))  # servicenow | jira_cloud | jira_server
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    base_url: Mapped[str] = mapped_column(sa.String(500))
+    credentials: Mapped[str] = mapped_column(EncryptedText)  # JSON document, encrypted
+    project: Mapped[str | None] = mapped_column(sa.String(200))  # Jira project key / ServiceNow assignment group
+    issue_type: Mapped[str | None] = mapped_column(sa.String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('servicenow', 'jira_cloud', 'jira_server')", name="kind"),
+    )
+
+
+class Ticket(db.Model):
+    """A ticket opened for an alert; at most one per alert and connector."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"))
+    connector_id: Mapped[int] = mapped_column(sa.ForeignKey("itsm_connectors.id", ondelete="CASCADE"))
+    external_key: Mapped[str | None] = mapped_column(sa.String(100))
+    url: Mapped[str | None] = mapped_column(sa.String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("alert_id", "connector_id", name="uq_ticket_alert_connector"),)

@@ -1,0 +1,46 @@
+"""Reimbursement requests for personal LLM usage, decided by an approver."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.org import User
+from app.models.types import Money, UTCDateTime, utcnow
+
+
+class ReimbursementRequest(db.Model):
+    """An employee's request; exactly one decision, exported to payroll at most once."""
+
+    __tablename__ = "reimbursement_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    employee_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    approver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    period: Mapped[str] = mapped_column(sa.String(7))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | approved | rejected
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
+    payroll_batch_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    slack_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
+    slack_message_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    notify_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    employee: Mapped[User] = relationship(foreign_keys=[employee_id])
+    approver: Mapped[User] = relationship(foreign_keys=[approver_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.Index("ix_reimbursements_org_status", "org_id", "status"),
+    )

@@ -1,0 +1,1 @@
+"""Domain logic: no Slack, no HTTP, only models and rules."""

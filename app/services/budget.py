@@ -1,0 +1,77 @@
+"""The organization's monthly budget: limit, spend, remaining and alert threshold."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from app.extensions import db
+from app.models import Organization
+from app.services.periods import Period, current_period
+from app.services.usage import period_spend
+
+MAX_BUDGET = Decimal("1000000000")
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Where the organization stands against its monthly budget this period."""
+
+    period: Period
+    monthly_limit_usd: Decimal | None
+    spent_usd: Decimal
+    alert_threshold_pct: int
+
+    @property
+    def remaining_usd(self) -> Decimal | None:
+        """Limit minus spend (negative when over budget); None without a budget."""
+        if self.monthly_limit_usd is None:
+            return None
+        return self.monthly_limit_usd - self.spent_usd
+
+    @property
+    def percent_used(self) -> Decimal | None:
+        """Spend as a percentage of the limit, to one decimal; None without a budget."""
+        if not self.monthly_limit_usd:
+            return None
+        return (self.spent_usd * 100 / self.monthly_limit_usd).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def budget_status(org: Organization, period: Period | None = None) -> BudgetStatus:
+    """The organization's budget status for a period (current by default)."""
+    period = period or current_period(org.timezone)
+    return BudgetStatus(period, org.monthly_budget_usd, period_spend(org, period), org.alert_threshold_pct)
+
+
+def parse_budget_limit(raw) -> Decimal | None:
+    """A monthly limit from user input ("10000", "10000.00"; None or "" clears it)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise ValueError('monthly_limit_usd must be a decimal string such as "10000.00", or null for no budget')
+    try:
+        value = Decimal(str(raw).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError('monthly_limit_usd must be a decimal string such as "10000.00", or null for no budget') from None
+    if not value.is_finite() or value < 0 or value > MAX_BUDGET or value != value.quantize(Decimal("0.01")):
+        raise ValueError("monthly_limit_usd must be between 0 and 1,000,000,000 with at most 2 decimals")
+    return value
+
+
+def parse_threshold(raw) -> int:
+    """An alert threshold percentage, a whole number from 1 to 100."""
+    try:
+        if isinstance(raw, bool) or isinstance(raw, float):
+            raise ValueError
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError("alert_threshold_pct must be a whole number from 1 to 100") from None
+    if not 1 <= value <= 100:
+        raise ValueError("alert_threshold_pct must be a whole number from 1 to 100")
+    return value
+
+
+def update_budget(org: Organization, monthly_limit_usd: Decimal | None, alert_threshold_pct: int) -> None:
+    """Save a new monthly limit and alert threshold."""
+    org.monthly_budget_usd = monthly_limit_usd
+    org.alert_threshold_pct = alert_threshold_pct
+    db.session.commit()

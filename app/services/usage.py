@@ -1,0 +1,252 @@
+"""Usage ingest (idempotent by event id) and period summaries from the rollup."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.models import Organization, UsageRecord, UsageRollup, User
+from app.models.types import to_micros
+from app.services.periods import Period, current_period, period_key
+from app.services.providers import display_name, normalize_provider
+
+MAX_TOKENS = 10**12
+MAX_EVENT_COST = Decimal("1000000")
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch: how many were new, already known, or refused and why."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProviderUsage:
+    """Tokens and cost for one provider (or the total) in a period."""
+
+    provider: str
+    name: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """A period's usage per provider, biggest first, and the total."""
+
+    period: Period
+    providers: list[ProviderUsage]
+    total: ProviderUsage
+
+
+def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, list[str]]:
+    """Validate one event; return (row, []) or (None, reasons)."""
+    if not isinstance(raw, dict):
+        return None, ["each event must be a JSON object"]
+    errors: list[str] = []
+
+    event_id = raw.get("id")
+    if not isinstance(event_id, str) or not 1 <= len(event_id.strip()) <= 200:
+        errors.append("id must be a non-empty string of at most 200 characters")
+
+    email = raw.get("user_email")
+    user_id = None
+    if not isinstance(email, str) or "@" not in email:
+        errors.append("user_email must be an email address")
+    else:
+        user_id = users.get(email.strip().lower())
+        if user_id is None:
+            errors.append(f"no user with email {email.strip()} in this organization")
+
+    provider = raw.get("provider")
+    slug = normalize_provider(provider) if isinstance(provider, str) else None
+    if slug is None:
+        errors.append("provider must be a name such as \"openai\" or \"anthropic\"")
+
+    model = raw.get("model")
+    if not isinstance(model, str) or not 1 <= len(model.strip()) <= 200:
+        errors.append("model must be a non-empty string of at most 200 characters")
+
+    tokens = {}
+    for name in ("input_tokens", "output_tokens"):
+        value = raw.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+            errors.append(f"{name} must be a whole number from 0 to {MAX_TOKENS:,}")
+        else:
+            tokens[name] = value
+
+    cost = None
+    raw_cost = raw.get("cost_usd")
+    if not isinstance(raw_cost, str):
+        errors.append('cost_usd must be a decimal string such as "0.0125"')
+    else:
+        try:
+            cost = Decimal(raw_cost.strip())
+            if not cost.is_finite() or cost < 0 or cost > MAX_EVENT_COST:
+                raise InvalidOperation
+            to_micros(cost)
+        except (InvalidOperation, ValueError):
+            cost = None
+            errors.append('cost_usd must be a non-negative decimal string with at most 6 decimals, such as "0.0125"')
+
+    occurred = None
+    raw_when = raw.get("occurred_at")
+    try:
+        occurred = dt.datetime.fromisoformat(raw_when.replace("Z", "+00:00")) if isinstance(raw_when, str) else None
+    except ValueError:
+        occurred = None
+    if occurred is None:
+        errors.append('occurred_at must be an ISO 8601 timestamp such as "2025-01-15T09:30:00Z"')
+    elif occurred.tzinfo is None:
+        errors.append('occurred_at must include a timezone, such as "Z" or "+02:00"')
+        occurred = None
+    elif occurred > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        errors.append("occurred_at is more than a day in the future")
+
+    if errors:
+        return None, errors
+    occurred = occurred.astimezone(dt.timezone.utc)
+    return {
+        "event_id": event_id.strip(),
+        "user_id": user_id,
+        "provider": slug,
+        "model": model.strip(),
+        "input_tokens": tokens["input_tokens"],
+        "output_tokens": tokens["output_tokens"],
+        "cost_usd": cost,
+        "occurred_at": occurred,
+        "period": period_key(occurred, org_tz),
+    }, []
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def ingest_usage(org: Organization, events: list) -> IngestResult:
+    """Store new events, skip ones already stored, and report each invalid one by index."""
+    result = IngestResult()
+    emails = {
+        e["user_email"].strip().lower()
+        for e in events
+        if isinstance(e, dict) and isinstance(e.get("user_email"), str)
+    }
+    users = dict(
+        db.session.execute(
+            sa.select(sa.func.lower(User.email), User.id).where(User.org_id == org.id, sa.func.lower(User.email).in_(emails))
+        ).all()
+    ) if emails else {}
+
+    rows: dict[str, dict] = {}
+    for index, raw in enumerate(events):
+        row, errors = _parse_event(raw, org.timezone, users)
+        if errors:
+            item = {"index": index, "errors": errors}
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                item["id"] = raw["id"]
+            result.rejected.append(item)
+        elif row["event_id"] in rows:
+            result.duplicates += 1
+        else:
+            rows[row["event_id"]] = row | {"org_id": org.id}
+    if not rows:
+        return result
+
+    inserted = db.session.scalars(
+        _insert(UsageRecord)
+        .on_conflict_do_nothing(index_elements=["org_id", "event_id"])
+        .returning(UsageRecord.event_id),
+        list(rows.values()),
+    ).all()
+    result.accepted = len(inserted)
+    result.duplicates += len(rows) - len(inserted)
+    _add_to_rollup(org.id, [rows[event_id] for event_id in inserted])
+    db.session.commit()
+    return result
+
+
+def _add_to_rollup(org_id: int, rows: list[dict]) -> None:
+    """Add newly stored events to the rollup in one upsert (sorted keys avoid deadlocks)."""
+    deltas: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    for row in rows:
+        delta = deltas[(row["period"], row["user_id"], row["provider"])]
+        delta[0] += row["input_tokens"]
+        delta[1] += row["output_tokens"]
+        delta[2] += row["cost_usd"]
+        delta[3] += 1
+    if not deltas:
+        return
+    stmt = _insert(UsageRollup)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["org_id", "period", "user_id", "provider"],
+        set_={
+            "input_tokens": UsageRollup.input_tokens + stmt.excluded.input_tokens,
+            "output_tokens": UsageRollup.output_tokens + stmt.excluded.output_tokens,
+            "cost_usd": UsageRollup.cost_usd + stmt.excluded.cost_usd,
+            "event_count": UsageRollup.event_count + stmt.excluded.event_count,
+        },
+    )
+    db.session.execute(
+        stmt,
+        [
+            {"org_id": org_id, "period": period, "user_id": user_id, "provider": provider,
+             "input_tokens": d[0], "output_tokens": d[1], "cost_usd": d[2], "event_count": d[3]}
+            for (period, user_id, provider), d in sorted(deltas.items())
+        ],
+    )
+
+
+def usage_summary(org: Organization, user: User | None = None, period: Period | None = None) -> UsageSummary:
+    """A person's (or, without user, the whole org's) usage per provider for a period."""
+    period = period or current_period(org.timezone)
+    query = (
+        sa.select(
+            UsageRollup.provider,
+            sa.func.sum(UsageRollup.input_tokens),
+            sa.func.sum(UsageRollup.output_tokens),
+            sa.func.sum(UsageRollup.cost_usd),
+        )
+        .where(UsageRollup.org_id == org.id, UsageRollup.period == period.key)
+        .group_by(UsageRollup.provider)
+    )
+    if user is not None:
+        query = query.where(UsageRollup.user_id == user.id)
+    providers = [
+        ProviderUsage(slug, display_name(slug), int(i), int(o), Decimal(c))
+        for slug, i, o, c in db.session.execute(query).all()
+    ]
+    providers.sort(key=lambda p: (-p.tokens, p.name))
+    total = ProviderUsage(
+        "total", "Total",
+        sum(p.input_tokens for p in providers),
+        sum(p.output_tokens for p in providers),
+        sum((p.cost_usd for p in providers), Decimal("0.000000")),
+    )
+    return UsageSummary(period, providers, total)
+
+
+def period_spend(org: Organization, period: Period | None = None) -> Decimal:
+    """The organization's total cost in a period (current by default)."""
+    period = period or current_period(org.timezone)
+    spent = db.session.scalar(
+        sa.select(sa.func.sum(UsageRollup.cost_usd)).where(
+            UsageRollup.org_id == org.id, UsageRollup.period == period.key
+        )
+    )
+    return spent if spent is not None else Decimal("0.000000")
+

@@ -1,0 +1,23 @@
+"""RQ jobs and the one helper that queues them."""
+from __future__ import annotations
+
+from redis.exceptions import RedisError
+from rq import Retry
+from rq.job import Job
+
+from app.extensions import get_queue
+
+# Delays between attempts when a job raises; the worker's scheduler runs them.
+DEFAULT_RETRY = Retry(max=3, interval=[10, 60, 300])
+
+
+class QueueUnavailable(RuntimeError):
+    """Redis could not be reached, so the job was not queued."""
+
+
+def enqueue(func, *args, queue: str = "default", retry: Retry | None = DEFAULT_RETRY, **options) -> Job:
+    """Queue func(*args) (primitives only) with retries; raise QueueUnavailable if Redis is down."""
+    try:
+        return get_queue(queue).enqueue(func, args=args, retry=retry, **options)
+    except RedisError as exc:
+        raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
