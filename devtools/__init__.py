@@ -1,0 +1,1 @@
+"""Developer tools: the local Redis-compatible server and (later) the Slack emulator."""
