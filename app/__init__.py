@@ -31,11 +31,16 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.cli import toktra_cli
     from app.dashboard import bp as dashboard_bp
+    from app.integrations import bp as integrations_bp
+    from app.slack.routes import bp as slack_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # bearer-key authenticated, no cookies
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(integrations_bp)
+    app.register_blueprint(slack_bp)
+    csrf.exempt(slack_bp)  # authenticated by Slack's request signature instead
     errors.register(app)
     app.cli.add_command(toktra_cli)
     return app

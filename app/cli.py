@@ -81,3 +81,24 @@ def seed_demo_command(password):
     else:
         click.echo(f"Demo organization '{org.name}' already exists (id {org.id}); left as it is.")
     click.echo(f"Sign in at {base}/login as {DEMO_ADMIN_EMAIL} with password '{password}'.")
+
+
+@toktra_cli.command("connect-workspace")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+def connect_workspace(org_ref):
+    """Single-workspace mode: record SLACK_BOT_TOKEN's workspace (found with auth.test) for an organization."""
+    from flask import current_app
+    from slack_sdk.errors import SlackApiError
+
+    from app.slack.store import connect_single_workspace
+
+    org = _org(org_ref)
+    if not current_app.config["SLACK_BOT_TOKEN"]:
+        raise click.UsageError("SLACK_BOT_TOKEN is not set: single-workspace mode needs the workspace's bot token.")
+    try:
+        workspace = connect_single_workspace(org)
+    except SlackApiError as exc:
+        raise click.ClickException(f"Slack refused the bot token: {exc.response.get('error')}") from None
+    except PermissionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Connected Slack workspace {workspace.team_name} ({workspace.team_id}) to {org.name}.")

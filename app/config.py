@@ -79,6 +79,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "SLACK_CLIENT_SECRET": env.get("SLACK_CLIENT_SECRET", ""),
         "SLACK_APP_TOKEN": env.get("SLACK_APP_TOKEN", ""),
         "SLACK_API_URL": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        "SLACK_SCOPES": env.get("SLACK_SCOPES", ""),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # Cookies: never readable by scripts, not sent cross-site, HTTPS-only outside local runs.

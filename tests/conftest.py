@@ -231,3 +231,42 @@ def login(client):
         return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
     return do_login
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def slack(app):
+    """The Slack emulator, started, with the app's SLACK_API_URL pointing at it."""
+    from devtools.slack_emulator import SlackEmulator
+
+    emulator = SlackEmulator().start()
+    app.config["SLACK_API_URL"] = emulator.url
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def signed(client):
+    """Send really signed Slack requests to the app: signed.command(...), signed.event(...), signed.action(...)."""
+    from devtools.slack_sender import SlackSender
+
+    return SlackSender(SIGNING_SECRET, client)
+
+
+@pytest.fixture
+def workspace(org, slack, admin):
+    """Slack workspace T0001 ("Acme") installed for org, known to the emulator with its bot token."""
+    from app.models import SlackWorkspace
+    from app.extensions import db
+
+    team = slack.add_team("T0001", "Acme")
+    row = SlackWorkspace(org_id=org.id, team_id=team.id, team_name=team.name, app_id=team.app_id,
+                         bot_id=team.bot_id, bot_user_id=team.bot_user_id, bot_token=team.bot_token,
+                         scopes=team.scope, installed_by_id=admin.id)
+    db.session.add(row)
+    db.session.commit()
+    return row

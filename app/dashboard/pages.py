@@ -12,7 +12,7 @@ from app.dashboard import bp
 from app.dashboard.auth import role_required
 from app.dashboard.forms import BudgetForm
 from app.extensions import db
-from app.models import SEVERITIES, Alert, ReimbursementRequest, SlackWorkspace
+from app.models import SEVERITIES, Alert, ReimbursementRequest
 from app.services.budget import budget_status, parse_budget_limit, update_budget
 from app.services.usage import usage_summary
 
@@ -30,19 +30,6 @@ def overview():
         org_usage=usage_summary(org),
         budget=budget_status(org),
     )
-
-
-@bp.get("/integrations/slack")
-@login_required
-def integrations_slack():
-    """The organization's Slack workspaces and their status."""
-    workspaces = db.session.scalars(
-        sa.select(SlackWorkspace)
-        .where(SlackWorkspace.org_id == current_user.org_id)
-        .options(selectinload(SlackWorkspace.installed_by))
-        .order_by(SlackWorkspace.installed_at)
-    ).all()
-    return render_template("integrations_slack.html", workspaces=workspaces)
 
 
 @bp.get("/alerts")

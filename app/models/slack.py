@@ -19,7 +19,7 @@ class SlackWorkspace(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
     team_id: Mapped[str] = mapped_column(sa.String(32))
-    enterprise_id: Mapped[str | None] = mapped_column(sa.String(32))
+    enterprise_id: Mapped[str] = mapped_column(sa.String(32), default="")  # "" when not Enterprise Grid
     team_name: Mapped[str] = mapped_column(sa.String(200), default="")
     app_id: Mapped[str | None] = mapped_column(sa.String(32))
     bot_id: Mapped[str | None] = mapped_column(sa.String(32))

@@ -96,7 +96,8 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
     else:
         try:
             cost = Decimal(raw_cost.strip())
-            if not cost.is_finite() or cost < 0 or cost > MAX_EVENT_COST:
+            # An exact check: to_micros alone rounds amounts with more than 28 digits.
+            if not cost.is_finite() or cost < 0 or cost > MAX_EVENT_COST or cost != cost.quantize(Decimal("0.000001")):
                 raise InvalidOperation
             to_micros(cost)
         except (InvalidOperation, ValueError):
@@ -116,10 +117,15 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
         occurred = None
     elif occurred > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
         errors.append("occurred_at is more than a day in the future")
+    else:
+        try:
+            occurred = occurred.astimezone(dt.timezone.utc)
+            period = period_key(occurred, org_tz)
+        except OverflowError:  # e.g. year 1 with a positive offset
+            errors.append("occurred_at is out of range")
 
     if errors:
         return None, errors
-    occurred = occurred.astimezone(dt.timezone.utc)
     return {
         "event_id": event_id.strip(),
         "user_id": user_id,
@@ -129,7 +135,7 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
         "output_tokens": tokens["output_tokens"],
         "cost_usd": cost,
         "occurred_at": occurred,
-        "period": period_key(occurred, org_tz),
+        "period": period,
     }, []
 
 

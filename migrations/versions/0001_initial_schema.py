@@ -152,7 +152,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('team_id', sa.String(length=32), nullable=False),
-    sa.Column('enterprise_id', sa.String(length=32), nullable=True),
+    sa.Column('enterprise_id', sa.String(length=32), nullable=False),
     sa.Column('team_name', sa.String(length=200), nullable=False),
     sa.Column('app_id', sa.String(length=32), nullable=True),
     sa.Column('bot_id', sa.String(length=32), nullable=True),

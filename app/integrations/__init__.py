@@ -1,0 +1,6 @@
+"""Integrations → Slack: the workspace list and the admin-only OAuth install."""
+from flask import Blueprint
+
+bp = Blueprint("integrations", __name__)
+
+from app.integrations import routes  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Slack: the Bolt app, its listeners, the installation store and the Web API layer jobs use."""

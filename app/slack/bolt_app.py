@@ -1,0 +1,74 @@
+"""The Bolt app: signature checks, authorization from our store, dedupe, listeners."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+from slack_bolt import App
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+
+from app.slack.dedupe import dedupe_middleware, delivery_key, forget_delivery
+from app.slack.listeners import register_listeners
+from app.slack.oauth import oauth_settings
+from app.slack.store import WorkspaceInstallationStore
+from app.slack.web import web_client
+
+log = logging.getLogger(__name__)
+
+NOT_INSTALLED_MESSAGE = (
+    ":warning: Toktra is not connected to this workspace (or was uninstalled). "
+    "Ask a Toktra admin to install it from Integrations → Slack."
+)
+
+
+def oauth_enabled(config) -> bool:
+    """True when the app installs through OAuth (client id and secret are set)."""
+    return bool(config.get("SLACK_CLIENT_ID") and config.get("SLACK_CLIENT_SECRET"))
+
+
+def build_bolt_app(flask_app: Flask) -> App:
+    """A Bolt app for flask_app's configuration; every request's signature is verified."""
+    config = flask_app.config
+    with flask_app.app_context():
+        client = web_client()
+    store = WorkspaceInstallationStore()
+    settings = oauth_settings(config) if oauth_enabled(config) else None
+
+    bolt = App(
+        name="toktra",
+        signing_secret=config["SLACK_SIGNING_SECRET"],
+        client=client,
+        # Listeners only acknowledge and enqueue, so run them on the request thread: no executor hop.
+        process_before_response=True,
+        authorize=InstallationStoreAuthorize(
+            logger=log,
+            installation_store=store,
+            client_id=config["SLACK_CLIENT_ID"] or None,
+            client_secret=config["SLACK_CLIENT_SECRET"] or None,
+            bot_only=True,
+            client=client,
+        ),
+        user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE,
+        oauth_settings=settings,
+        request_verification_enabled=True,
+    )
+    bolt.middleware(dedupe_middleware)
+
+    @bolt.error
+    def on_listener_error(error, body, logger):
+        # Our side failed (e.g. the queue is down): let Slack's retry of this delivery through.
+        key = delivery_key(body or {})
+        if key:
+            forget_delivery(key)
+        log.error("Slack listener failed: %r", error, exc_info=error)
+
+    register_listeners(bolt)
+    return bolt
+
+
+def bolt_app() -> App:
+    """The current Flask app's Bolt app, built on first use."""
+    bolt = current_app.extensions.get("toktra.bolt")
+    if bolt is None:
+        bolt = current_app.extensions["toktra.bolt"] = build_bolt_app(current_app._get_current_object())
+    return bolt

@@ -1,0 +1,45 @@
+"""Bolt listeners: verify who and what, acknowledge, and queue the work. No Slack calls here."""
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_bolt.context import BoltContext
+
+from app.slack.store import deactivate_workspace, find_workspace
+from jobs import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def on_app_mention(event: dict, context: BoltContext) -> None:
+    """@Toktra in a channel: reply in the thread with what the app does (from a job)."""
+    workspace = find_workspace(context.enterprise_id, context.team_id)
+    if workspace is None or not workspace.active:
+        return
+    # QueueUnavailable propagates: the 5xx makes Slack retry the event later.
+    enqueue("jobs.slack.reply_to_mention", workspace.id, event["channel"],
+            event.get("thread_ts") or event["ts"], event.get("user", ""))
+
+
+def on_app_uninstalled(context: BoltContext) -> None:
+    """The app was removed from a workspace: stop using its token."""
+    workspace = find_workspace(context.enterprise_id, context.team_id)
+    if workspace is not None:
+        deactivate_workspace(workspace.id, "app uninstalled")
+
+
+def on_tokens_revoked(event: dict, context: BoltContext) -> None:
+    """The bot token was revoked: stop using it."""
+    if not (event.get("tokens") or {}).get("bot"):
+        return
+    workspace = find_workspace(context.enterprise_id, context.team_id)
+    if workspace is not None:
+        deactivate_workspace(workspace.id, "tokens revoked")
+
+
+def register_listeners(bolt: App) -> None:
+    """Attach every listener to the Bolt app."""
+    bolt.event("app_mention")(on_app_mention)
+    bolt.event("app_uninstalled")(on_app_uninstalled)
+    bolt.event("tokens_revoked")(on_tokens_revoked)

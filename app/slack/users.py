@@ -1,0 +1,55 @@
+"""Slack users -> Toktra users, by email (users.info with users:read.email), cached in SlackUserLink."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import SlackUserLink, SlackWorkspace, User
+from app.models.types import utcnow
+from app.services.accounts import find_user
+from app.slack.web import SlackChannelUnavailable, WorkspaceClient
+
+# A link is re-checked after this long, so a changed Slack email is picked up.
+LINK_TTL = dt.timedelta(hours=24)
+
+
+def toktra_user_for(workspace: SlackWorkspace, slack_user_id: str, client: WorkspaceClient | None = None) -> User | None:
+    """The Toktra user behind a Slack user of workspace (same organization, same email), or None."""
+    link = db.session.scalar(
+        sa.select(SlackUserLink).where(SlackUserLink.workspace_id == workspace.id,
+                                       SlackUserLink.slack_user_id == slack_user_id)
+    )
+    if link is not None and utcnow() - link.refreshed_at < LINK_TTL:
+        return link.user
+    client = client or WorkspaceClient(workspace)
+    try:
+        profile = client.call("users_info", user=slack_user_id)["user"].get("profile", {})
+    except SlackChannelUnavailable:
+        profile = {}
+    email = (profile.get("email") or "").strip().lower() or None
+    user = find_user(email, workspace.org_id) if email else None
+    if link is None:
+        link = SlackUserLink(workspace_id=workspace.id, slack_user_id=slack_user_id)
+        db.session.add(link)
+    link.email = email
+    link.user_id = user.id if user else None
+    link.refreshed_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def no_account_message(workspace: SlackWorkspace, email: str | None) -> str:
+    """What a Slack user without a Toktra account is told."""
+    who = f"your Slack email ({email})" if email else "your Slack account (Slack did not share an email)"
+    return (f":wave: Toktra could not find an account for {who} in {workspace.organization.name}. "
+            "Ask a Toktra admin to add you with the same email address you use in Slack.")
+
+
+def linked_email(workspace: SlackWorkspace, slack_user_id: str) -> str | None:
+    """The email last seen for a Slack user of workspace."""
+    return db.session.scalar(
+        sa.select(SlackUserLink.email).where(SlackUserLink.workspace_id == workspace.id,
+                                             SlackUserLink.slack_user_id == slack_user_id)
+    )

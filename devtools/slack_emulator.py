@@ -1,0 +1,960 @@
+"""A local Slack Web API emulator: the Slack peer for tests and for running the app by hand.
+
+It is a real HTTP server on 127.0.0.1 that answers the Web API methods our app uses with Slack's
+response shapes, keeps workspaces, users, channels and messages in memory, records every call,
+enforces Slack's message limits and can be told to fail (rate limits, channel errors, revoked tokens).
+
+In tests::
+
+    with SlackEmulator() as slack:
+        team = slack.add_team("T0001", "Acme")
+        slack.add_channel("C0001", "alerts")
+        client = WebClient(base_url=slack.url, token=team.bot_token)
+        client.chat_postMessage(channel="C0001", text="hi")
+        assert slack.messages("C0001")[0]["text"] == "hi"
+
+By hand::
+
+    python -m devtools.slack_emulator --port 3999 --team T0001:Acme \\
+        --user U0001:alice@acme.example --channel C0001:alerts
+
+then start the app with ``SLACK_API_URL=http://127.0.0.1:3999/`` and the printed bot token
+(``SLACK_BOT_TOKEN=...``); with OAuth, use the printed client id/secret and OAuth code. Each call is
+logged to stdout. response_url posts go to ``http://127.0.0.1:3999/response_url/<name>``.
+
+Supported methods: auth.test, oauth.v2.access, chat.postMessage, chat.postEphemeral, chat.update,
+conversations.list, conversations.open, users.info, users.lookupByEmail, apps.connections.open.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import copy
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_BLOCK_ID = 255
+JSON_PARAMS = ("blocks", "attachments", "metadata")
+NO_TOKEN_METHODS = {"oauth.v2.access"}
+APP_TOKEN_METHODS = {"apps.connections.open"}
+
+
+class SlackError(Exception):
+    """A Slack API error: answered as {"ok": false, "error": ...} plus any extra fields."""
+
+    def __init__(self, error: str, **extra: Any):
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+    def body(self) -> dict:
+        """The JSON body Slack would answer."""
+        return {"ok": False, "error": self.error, **self.extra}
+
+
+@dataclass
+class Team:
+    """A workspace with our app installed."""
+
+    id: str
+    name: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    app_id: str
+    scope: str
+    enterprise_id: str | None = None
+    token_rotation: bool = False
+    refresh_token: str | None = None
+    expires_in: int = 43200
+    installer_user_id: str = "U0INSTALLER"
+
+
+@dataclass
+class User:
+    """A Slack user."""
+
+    id: str
+    name: str
+    real_name: str
+    email: str | None
+    team_id: str | None
+    is_bot: bool = False
+
+
+@dataclass
+class Channel:
+    """A conversation: public/private channel or IM."""
+
+    id: str
+    name: str
+    is_private: bool = False
+    is_archived: bool = False
+    bot_member: bool = True
+    team_id: str | None = None
+    is_im: bool = False
+    user: str | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass
+class Call:
+    """One recorded Web API call."""
+
+    method: str
+    token: str | None
+    params: dict
+    time: float
+    http_method: str = "POST"
+    status: int = 200
+    response: dict | None = None
+
+
+@dataclass
+class Failure:
+    """An injected failure for the next `remaining` calls of a method (None = until cleared)."""
+
+    method: str
+    error: str
+    status: int
+    retry_after: int | None
+    channel: str | None
+    remaining: int | None
+
+
+class SlackEmulator:
+    """An in-memory Slack Web API served over HTTP on 127.0.0.1."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str = "1111.2222",
+        client_secret: str = "emulator-client-secret",
+        socket_mode_url: str = "ws://127.0.0.1:3011/link",
+        log: Callable[[str], None] | None = None,
+    ):
+        self.host, self.port = host, port
+        self.client_id, self.client_secret = client_id, client_secret
+        self.socket_mode_url = socket_mode_url
+        self.log = log
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._teams: dict[str, Team] = {}
+        self._tokens: dict[str, str] = {}  # bot access token -> team id
+        self._app_tokens: set[str] = set()
+        self._dead_tokens: dict[str, str] = {}  # token -> token_revoked / token_expired
+        self._refresh_tokens: dict[str, str] = {}  # refresh token -> team id
+        self._codes: dict[str, tuple[str, str]] = {}  # code -> (team id, installer user id)
+        self._users: dict[str, User] = {}
+        self._channels: dict[str, Channel] = {}
+        self._messages: dict[str, list[dict]] = {}
+        self._ephemeral: dict[str, list[dict]] = {}
+        self._responses: dict[str, list[dict]] = {}
+        self._calls: list[Call] = []
+        self._failures: list[Failure] = []
+        self._last_ts_us = 0
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> "SlackEmulator":
+        """Bind the server and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self.port), _Handler)
+        server.emulator = self
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="slack-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> "SlackEmulator":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL, e.g. http://127.0.0.1:3999/ (for WebClient(base_url=...) / SLACK_API_URL)."""
+        if self._server is None:
+            raise RuntimeError("SlackEmulator is not started")
+        return f"http://{self.host}:{self.port}/"
+
+    def response_url(self, name: str) -> str:
+        """A response_url on this server; posts to it are recorded under `name`."""
+        return f"{self.url}response_url/{name}"
+
+    # ----------------------------------------------------------------- state set-up
+
+    def add_team(
+        self,
+        team_id: str = "T0001",
+        name: str = "Acme",
+        bot_token: str | None = None,
+        bot_user_id: str | None = None,
+        enterprise_id: str | None = None,
+        app_id: str = "A0001",
+        scope: str = "chat:write,commands,users:read,users:read.email,channels:read,groups:read,im:write",
+        token_rotation: bool = False,
+    ) -> Team:
+        """Add a workspace with the app installed; its bot token becomes valid."""
+        with self._lock:
+            team = Team(
+                id=team_id,
+                name=name,
+                bot_token=bot_token or f"xoxb-{team_id}-{secrets.token_hex(8)}",
+                bot_user_id=bot_user_id or f"U{team_id[1:]}BOT",
+                bot_id=f"B{team_id[1:]}BOT",
+                app_id=app_id,
+                scope=scope,
+                enterprise_id=enterprise_id,
+                token_rotation=token_rotation,
+            )
+            self._teams[team_id] = team
+            self._tokens[team.bot_token] = team_id
+            if token_rotation:
+                team.refresh_token = self._new_refresh_token(team_id)
+            self._users[team.bot_user_id] = User(
+                team.bot_user_id, "toktra", "Toktra", None, team_id, is_bot=True
+            )
+            return team
+
+    def add_user(
+        self,
+        user_id: str,
+        email: str | None = None,
+        name: str | None = None,
+        real_name: str | None = None,
+        team_id: str | None = None,
+    ) -> User:
+        """Add a user (team defaults to the first workspace)."""
+        with self._lock:
+            name = name or (email.split("@")[0] if email else user_id.lower())
+            user = User(user_id, name, real_name or name.title(), email, team_id or self._default_team_id())
+            self._users[user_id] = user
+            return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        is_private: bool = False,
+        is_archived: bool = False,
+        bot_member: bool = True,
+        team_id: str | None = None,
+    ) -> Channel:
+        """Add a channel (team defaults to the first workspace)."""
+        with self._lock:
+            channel = Channel(channel_id, name, is_private, is_archived, bot_member, team_id or self._default_team_id())
+            self._channels[channel_id] = channel
+            self._messages.setdefault(channel_id, [])
+            return channel
+
+    def add_oauth_code(self, code: str, team_id: str, user_id: str | None = None) -> str:
+        """Make `code` exchange (once) via oauth.v2.access for an install of `team_id` by `user_id`."""
+        with self._lock:
+            self._codes[code] = (team_id, user_id or "U0INSTALLER")
+            return code
+
+    def add_app_token(self, token: str | None = None) -> str:
+        """Register an app-level token (xapp-...) for apps.connections.open."""
+        with self._lock:
+            token = token or f"xapp-1-A0001-{secrets.token_hex(8)}"
+            self._app_tokens.add(token)
+            return token
+
+    def revoke_token(self, token: str) -> None:
+        """Make `token` answer token_revoked from now on."""
+        with self._lock:
+            self._dead_tokens[token] = "token_revoked"
+
+    def expire_token(self, token: str) -> None:
+        """Make `token` answer token_expired from now on."""
+        with self._lock:
+            self._dead_tokens[token] = "token_expired"
+
+    def team(self, team_id: str) -> Team:
+        """The workspace `team_id` (its current bot_token, refresh_token...)."""
+        with self._lock:
+            return self._teams[team_id]
+
+    # ----------------------------------------------------------------- fault injection
+
+    def fail(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        status: int | None = None,
+        retry_after: int | None = 1,
+        channel: str | None = None,
+        times: int | None = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` (optionally for one channel) fail with `error`.
+
+        status defaults to 429 for "ratelimited" (with a Retry-After header) and 200 otherwise;
+        times=None fails until clear_failures().
+        """
+        if status is None:
+            status = 429 if error == "ratelimited" else 200
+        with self._lock:
+            self._failures.append(Failure(method, error, status, retry_after, channel, times))
+
+    def clear_failures(self) -> None:
+        """Remove all injected failures."""
+        with self._lock:
+            self._failures.clear()
+
+    # ----------------------------------------------------------------- inspection
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every Web API call so far, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The recorded calls of one method."""
+        return [call for call in self.calls if call.method == method]
+
+    def messages(self, channel: str) -> list[dict]:
+        """The messages in a channel (id or name), oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._messages.get(self._channel_id(channel), []))
+
+    def ephemeral_messages(self, channel: str) -> list[dict]:
+        """The ephemeral messages posted in a channel (id or name)."""
+        with self._lock:
+            return copy.deepcopy(self._ephemeral.get(self._channel_id(channel), []))
+
+    def responses(self, name: str) -> list[dict]:
+        """The JSON bodies posted to response_url(name), oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._responses.get(name, []))
+
+    # ----------------------------------------------------------------- request handling
+
+    def _handle_api(self, http_method: str, method: str, params: dict, token: str | None, basic: tuple | None):
+        """Answer one Web API call: returns (status, headers, body dict)."""
+        with self._lock:
+            call = Call(method, token, params, time.time(), http_method)
+            self._calls.append(call)
+            status, headers, body = self._dispatch(method, params, token, basic)
+            call.status, call.response = status, body
+        if self.log:
+            self.log(_describe(call))
+        return status, headers, body
+
+    def _handle_response_url(self, name: str, raw: bytes) -> tuple[int, dict, Any]:
+        """Answer a post to a response_url: records the JSON body; 400 + plain-text error if invalid."""
+        try:
+            payload = json.loads(raw or b"{}")
+            if not isinstance(payload, dict):
+                raise ValueError
+        except ValueError:
+            return 400, {}, "invalid_payload"
+        with self._lock:
+            try:
+                if not payload.get("delete_original"):
+                    _check_message(payload)
+            except SlackError as exc:
+                status, body = 400, exc.error
+            else:
+                self._responses.setdefault(name, []).append(payload)
+                status, body = 200, {"ok": True}
+        if self.log:
+            self.log(f"response_url/{name} {json.dumps(payload)[:200]} -> {status}")
+        return status, {}, body
+
+    def _dispatch(self, method: str, params: dict, token: str | None, basic: tuple | None):
+        failure = self._take_failure(method, params.get("channel"))
+        if failure is not None:
+            headers = {}
+            if failure.status == 429 and failure.retry_after is not None:
+                headers["Retry-After"] = str(failure.retry_after)
+            return failure.status, headers, {"ok": False, "error": failure.error}
+        handler = _METHODS.get(method)
+        if handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method", "req_method": method}
+        try:
+            team = None if method in NO_TOKEN_METHODS else self._authenticate(method, token)
+            body = handler(self, team, params, basic)
+        except SlackError as exc:
+            return 200, {}, exc.body()
+        return 200, {}, {"ok": True, **body}
+
+    def _take_failure(self, method: str, channel: str | None) -> Failure | None:
+        for failure in self._failures:
+            if failure.method == method and failure.channel in (None, channel):
+                if failure.remaining is not None:
+                    failure.remaining -= 1
+                    if failure.remaining <= 0:
+                        self._failures.remove(failure)
+                return failure
+        return None
+
+    def _authenticate(self, method: str, token: str | None) -> Team | None:
+        if not token:
+            raise SlackError("not_authed")
+        if token in self._dead_tokens:
+            raise SlackError(self._dead_tokens[token])
+        if method in APP_TOKEN_METHODS:
+            if token in self._app_tokens:
+                return None
+            raise SlackError("not_allowed_token_type" if token in self._tokens else "invalid_auth")
+        if token in self._app_tokens:
+            raise SlackError("not_allowed_token_type")
+        if token not in self._tokens:
+            raise SlackError("invalid_auth")
+        return self._teams[self._tokens[token]]
+
+    # ----------------------------------------------------------------- helpers
+
+    def _default_team_id(self) -> str | None:
+        return next(iter(self._teams), None)
+
+    def _channel_id(self, channel: str) -> str:
+        if channel in self._channels:
+            return channel
+        name = channel.lstrip("#")
+        for found in self._channels.values():
+            if found.name == name and not found.is_im:
+                return found.id
+        return channel
+
+    def _visible(self, team: Team, obj: User | Channel) -> bool:
+        return obj.team_id in (None, team.id)
+
+    def _postable_channel(self, team: Team, channel_ref: str | None) -> Channel:
+        """The channel a bot may post to, or the Slack error for why not."""
+        if not channel_ref:
+            raise SlackError("channel_not_found")
+        user = self._users.get(channel_ref)
+        if user is not None and self._visible(team, user):
+            return self._open_im(team, user)
+        channel = self._channels.get(self._channel_id(channel_ref))
+        if channel is None or not self._visible(team, channel):
+            raise SlackError("channel_not_found")
+        if not channel.bot_member:
+            raise SlackError("channel_not_found" if channel.is_private else "not_in_channel")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        return channel
+
+    def _open_im(self, team: Team, user: User) -> Channel:
+        for channel in self._channels.values():
+            if channel.is_im and channel.user == user.id and channel.team_id == team.id:
+                return channel
+        channel = Channel(f"D{user.id[1:]}", user.id, is_private=True, team_id=team.id, is_im=True, user=user.id)
+        self._channels[channel.id] = channel
+        self._messages[channel.id] = []
+        return channel
+
+    def _new_ts(self) -> str:
+        now_us = int(time.time() * 1_000_000)
+        self._last_ts_us = max(now_us, self._last_ts_us + 1)
+        return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+
+    def _new_refresh_token(self, team_id: str) -> str:
+        token = f"xoxe-1-{secrets.token_hex(12)}"
+        self._refresh_tokens[token] = team_id
+        return token
+
+    def _message(self, team: Team, channel: Channel, params: dict) -> dict:
+        return {
+            "type": "message",
+            "ts": self._new_ts(),
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks"),
+            "attachments": params.get("attachments"),
+            "thread_ts": params.get("thread_ts"),
+            "user": team.bot_user_id,
+            "bot_id": team.bot_id,
+            "app_id": team.app_id,
+            "team": team.id,
+            "channel": channel.id,
+        }
+
+    def _install(self, team: Team, user_id: str) -> dict:
+        body = {
+            "app_id": team.app_id,
+            "authed_user": {"id": user_id},
+            "scope": team.scope,
+            "token_type": "bot",
+            "access_token": team.bot_token,
+            "bot_user_id": team.bot_user_id,
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": {"id": team.enterprise_id, "name": team.enterprise_id} if team.enterprise_id else None,
+            "is_enterprise_install": False,
+        }
+        if team.refresh_token:
+            body.update(refresh_token=team.refresh_token, expires_in=team.expires_in)
+        return body
+
+
+# --------------------------------------------------------------------- message limits
+
+
+def _check_message(params: dict, require_content: bool = True) -> None:
+    """Raise the SlackError Slack answers for a message over its limits."""
+    text, blocks = params.get("text"), params.get("blocks")
+    if require_content and not text and not blocks and not params.get("attachments"):
+        raise SlackError("no_text")
+    if text is not None and len(str(text)) > MAX_TEXT:
+        raise SlackError("msg_too_long")
+    if blocks is not None:
+        errors = _block_errors(blocks)
+        if errors:
+            raise SlackError(
+                "invalid_blocks", errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+            )
+
+
+def _text_of(obj: Any) -> str:
+    return obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
+
+
+def _block_errors(blocks: Any) -> list[str]:
+    """Slack-style error strings for a blocks array over the Block Kit limits (empty if valid)."""
+    if not isinstance(blocks, list):
+        return ["must be an array [json-pointer:/blocks]"]
+    if len(blocks) > MAX_BLOCKS:
+        return [f"must be less than {MAX_BLOCKS + 1} items [json-pointer:/blocks]"]
+    errors = []
+    for i, block in enumerate(blocks):
+        at = f"/blocks/{i}"
+        if not isinstance(block, dict) or not block.get("type"):
+            errors.append(f"missing required field: type [json-pointer:{at}]")
+            continue
+        if len(str(block.get("block_id", ""))) > MAX_BLOCK_ID:
+            errors.append(f"must be less than {MAX_BLOCK_ID + 1} characters [json-pointer:{at}/block_id]")
+        kind = block["type"]
+        if kind == "section":
+            if "text" not in block and "fields" not in block:
+                errors.append(f"must provide either text or fields [json-pointer:{at}]")
+            if len(_text_of(block.get("text"))) > MAX_SECTION_TEXT:
+                errors.append(f"must be less than {MAX_SECTION_TEXT + 1} characters [json-pointer:{at}/text/text]")
+            if len(block.get("fields") or []) > MAX_SECTION_FIELDS:
+                errors.append(f"must be less than {MAX_SECTION_FIELDS + 1} items [json-pointer:{at}/fields]")
+        elif kind == "header" and len(_text_of(block.get("text"))) > MAX_HEADER_TEXT:
+            errors.append(f"must be less than {MAX_HEADER_TEXT + 1} characters [json-pointer:{at}/text/text]")
+    return errors
+
+
+# --------------------------------------------------------------------- Web API methods
+
+
+def _auth_test(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """auth.test: who the token belongs to."""
+    body = {
+        "url": f"https://{team.name.lower().replace(' ', '')}.slack.com/",
+        "team": team.name,
+        "user": emu._users[team.bot_user_id].name,
+        "team_id": team.id,
+        "user_id": team.bot_user_id,
+        "bot_id": team.bot_id,
+        "is_enterprise_install": False,
+    }
+    if team.enterprise_id:
+        body["enterprise_id"] = team.enterprise_id
+    return body
+
+
+def _oauth_v2_access(emu: SlackEmulator, team: None, params: dict, basic) -> dict:
+    """oauth.v2.access: exchange a code (or a refresh token) for a bot token."""
+    client_id, client_secret = basic or (params.get("client_id"), params.get("client_secret"))
+    if client_id != emu.client_id:
+        raise SlackError("invalid_client_id")
+    if client_secret != emu.client_secret:
+        raise SlackError("bad_client_secret")
+    if params.get("grant_type") == "refresh_token":
+        team_id = emu._refresh_tokens.pop(params.get("refresh_token") or "", None)
+        if team_id is None:
+            raise SlackError("invalid_refresh_token")
+        team = emu._teams[team_id]
+        team.bot_token = f"xoxe.xoxb-1-{secrets.token_hex(12)}"
+        emu._tokens[team.bot_token] = team.id
+        team.refresh_token = emu._new_refresh_token(team.id)
+        return emu._install(team, team.installer_user_id)
+    install = emu._codes.pop(params.get("code") or "", None)
+    if install is None or install[0] not in emu._teams:
+        raise SlackError("invalid_code")
+    team = emu._teams[install[0]]
+    team.installer_user_id = install[1]
+    return emu._install(team, install[1])
+
+
+def _chat_post_message(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """chat.postMessage: append a message to the channel."""
+    channel = emu._postable_channel(team, params.get("channel"))
+    _check_message(params)
+    message = emu._message(team, channel, params)
+    emu._messages[channel.id].append(message)
+    return {"channel": channel.id, "ts": message["ts"], "message": _without_nones(message)}
+
+
+def _chat_post_ephemeral(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """chat.postEphemeral: record an ephemeral message for one user."""
+    channel = emu._postable_channel(team, params.get("channel"))
+    user = emu._users.get(params.get("user") or "")
+    if user is None or not emu._visible(team, user):
+        raise SlackError("user_not_found")
+    _check_message(params)
+    message = emu._message(team, channel, params)
+    message["to_user"] = user.id
+    emu._ephemeral.setdefault(channel.id, []).append(message)
+    return {"message_ts": message["ts"]}
+
+
+def _chat_update(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """chat.update: replace the text/blocks of the message with that ts."""
+    channel = emu._postable_channel(team, params.get("channel"))
+    message = next((m for m in emu._messages[channel.id] if m["ts"] == params.get("ts")), None)
+    if message is None:
+        raise SlackError("message_not_found")
+    _check_message(params)
+    for key in ("text", "blocks", "attachments"):
+        if key in params:
+            message[key] = params[key]
+    message["edited"] = {"user": team.bot_user_id, "ts": emu._new_ts()}
+    return {"channel": channel.id, "ts": message["ts"], "text": message["text"], "message": _without_nones(message)}
+
+
+def _without_nones(message: dict) -> dict:
+    """A copy of a stored message without its unset keys, as Slack shows it."""
+    return {k: copy.deepcopy(v) for k, v in message.items() if v is not None}
+
+
+def _channel_json(channel: Channel) -> dict:
+    """A conversation object as conversations.list returns it."""
+    if channel.is_im:
+        return {"id": channel.id, "created": channel.created, "is_im": True, "is_org_shared": False,
+                "user": channel.user, "is_user_deleted": False, "priority": 0}
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "name_normalized": channel.name,
+        "is_channel": not channel.is_private,
+        "is_group": channel.is_private,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": channel.is_private,
+        "is_archived": channel.is_archived,
+        "is_general": False,
+        "is_member": channel.bot_member,
+        "is_shared": False,
+        "is_ext_shared": False,
+        "is_org_shared": False,
+        "created": channel.created,
+        "creator": "U0INSTALLER",
+        "context_team_id": channel.team_id,
+        "topic": {"value": "", "creator": "", "last_set": 0},
+        "purpose": {"value": "", "creator": "", "last_set": 0},
+    }
+
+
+def _listed(channel: Channel, types: set[str], exclude_archived: bool) -> bool:
+    if exclude_archived and channel.is_archived:
+        return False
+    if channel.is_im:
+        return "im" in types
+    if channel.is_private:
+        return "private_channel" in types and channel.bot_member
+    return "public_channel" in types
+
+
+def _conversations_list(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """conversations.list: cursor-paged channels of the bot's workspace."""
+    types = set((params.get("types") or "public_channel").split(","))
+    if not types <= {"public_channel", "private_channel", "im", "mpim"}:
+        raise SlackError("invalid_types")
+    exclude_archived = str(params.get("exclude_archived", "")).lower() in ("1", "true")
+    channels = [c for c in emu._channels.values() if emu._visible(team, c) and _listed(c, types, exclude_archived)]
+    try:
+        limit = min(max(int(params.get("limit") or 100), 1), 1000)
+    except ValueError:
+        raise SlackError("invalid_limit") from None
+    start = _decode_cursor(params.get("cursor"))
+    page = channels[start:start + limit]
+    next_cursor = _encode_cursor(start + limit) if start + limit < len(channels) else ""
+    return {"channels": [_channel_json(c) for c in page], "response_metadata": {"next_cursor": next_cursor}}
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+        if kind != "offset":
+            raise ValueError
+        return int(offset)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise SlackError("invalid_cursor") from None
+
+
+def _conversations_open(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """conversations.open: the IM channel with one user."""
+    user_ids = [u for u in (params.get("users") or "").split(",") if u]
+    if not user_ids:
+        raise SlackError("users_list_not_supplied")
+    if len(user_ids) > 1:
+        raise SlackError("not_supported", detail="the emulator opens IMs with one user only")
+    user = emu._users.get(user_ids[0])
+    if user is None or not emu._visible(team, user):
+        raise SlackError("user_not_found")
+    channel = emu._open_im(team, user)
+    return {"channel": {"id": channel.id}}
+
+
+def _user_json(user: User) -> dict:
+    """A user object as users.info returns it."""
+    profile = {"real_name": user.real_name, "display_name": user.name, "real_name_normalized": user.real_name,
+               "display_name_normalized": user.name}
+    if user.email:
+        profile["email"] = user.email
+    return {
+        "id": user.id,
+        "team_id": user.team_id,
+        "name": user.name,
+        "real_name": user.real_name,
+        "deleted": False,
+        "is_bot": user.is_bot,
+        "is_admin": False,
+        "is_app_user": False,
+        "tz": "Europe/London",
+        "profile": profile,
+    }
+
+
+def _users_info(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """users.info: one user by id."""
+    user = emu._users.get(params.get("user") or "")
+    if user is None or not emu._visible(team, user):
+        raise SlackError("user_not_found")
+    return {"user": _user_json(user)}
+
+
+def _users_lookup_by_email(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """users.lookupByEmail: one user by email (case-insensitive)."""
+    email = (params.get("email") or "").lower()
+    for user in emu._users.values():
+        if email and (user.email or "").lower() == email and emu._visible(team, user):
+            return {"user": _user_json(user)}
+    raise SlackError("users_not_found")
+
+
+def _apps_connections_open(emu: SlackEmulator, team: None, params: dict, basic) -> dict:
+    """apps.connections.open: the (configurable) Socket Mode WebSocket URL."""
+    return {"url": emu.socket_mode_url}
+
+
+_METHODS: dict[str, Callable[..., dict]] = {
+    "auth.test": _auth_test,
+    "oauth.v2.access": _oauth_v2_access,
+    "chat.postMessage": _chat_post_message,
+    "chat.postEphemeral": _chat_post_ephemeral,
+    "chat.update": _chat_update,
+    "conversations.list": _conversations_list,
+    "conversations.open": _conversations_open,
+    "users.info": _users_info,
+    "users.lookupByEmail": _users_lookup_by_email,
+    "apps.connections.open": _apps_connections_open,
+}
+
+
+# --------------------------------------------------------------------- HTTP layer
+
+
+def _decode_json_params(params: dict) -> dict:
+    """JSON-decode form-encoded blocks/attachments; bad JSON -> invalid_blocks_format etc."""
+    for key in JSON_PARAMS:
+        value = params.get(key)
+        if isinstance(value, str):
+            try:
+                params[key] = json.loads(value) if value else None
+            except ValueError:
+                params[key] = value
+                params["_invalid_json"] = key
+    return params
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server: one daemon thread per request, a backlog deep enough for parallel workers."""
+
+    daemon_threads = True
+    request_queue_size = 128
+    emulator: SlackEmulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes /<method> to the Web API and /response_url/<name> to response_url recording."""
+
+    server_version = "SlackEmulator/1.0"
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        pass  # calls are logged by SlackEmulator.log instead
+
+    def _handle(self, http_method: str) -> None:
+        emulator = self.server.emulator  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        path = unquote(parts.path).strip("/")
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if path.startswith("response_url/"):
+            if http_method != "POST":
+                return self._send(405, {}, "method_not_allowed")
+            return self._send(*emulator._handle_response_url(path[len("response_url/"):], raw))
+        method = path[len("api/"):] if path.startswith("api/") else path
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        try:
+            params.update(self._body_params(raw))
+        except ValueError:
+            return self._send(200, {}, {"ok": False, "error": "invalid_json"})
+        token, basic = self._credentials(params)
+        params = _decode_json_params(params)
+        bad_json = params.pop("_invalid_json", None)
+        if bad_json:
+            return self._send(200, {}, {"ok": False, "error": f"invalid_{bad_json}_format"})
+        self._send(*emulator._handle_api(http_method, method, params, token, basic))
+
+    def _body_params(self, raw: bytes) -> dict:
+        if not raw:
+            return {}
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            body = json.loads(raw)
+            if not isinstance(body, dict):
+                raise ValueError("JSON body must be an object")
+            return body
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+
+    def _credentials(self, params: dict) -> tuple[str | None, tuple[str, str] | None]:
+        """(bearer or form token, (client_id, client_secret) from HTTP Basic auth)."""
+        token = params.pop("token", None)
+        auth = self.headers.get("Authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            return value.strip(), None
+        if scheme.lower() == "basic" and value:
+            try:
+                client_id, _, secret = base64.b64decode(value).decode().partition(":")
+                return token, (client_id, secret)
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                pass
+        return token, None
+
+    def _send(self, status: int, headers: dict, body: Any) -> None:
+        if isinstance(body, (dict, list)):
+            data, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
+        else:
+            data, content_type = str(body).encode(), "text/plain; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _describe(call: Call) -> str:
+    """One log line for a call."""
+    shown = {k: v for k, v in call.params.items() if k in ("channel", "user", "users", "email", "ts", "cursor", "code")}
+    text = call.params.get("text")
+    if text:
+        shown["text"] = text if len(text) <= 60 else text[:57] + "..."
+    if call.params.get("blocks"):
+        shown["blocks"] = len(call.params["blocks"]) if isinstance(call.params["blocks"], list) else "?"
+    outcome = "ok" if call.response and call.response.get("ok") else (call.response or {}).get("error")
+    return f"{call.http_method} {call.method} {json.dumps(shown)} -> {call.status} {outcome}"
+
+
+# --------------------------------------------------------------------- command line
+
+
+def _split(spec: str, minimum: int, what: str) -> list[str]:
+    parts = spec.split(":")
+    if len(parts) < minimum or not all(parts[:minimum]):
+        raise argparse.ArgumentTypeError(f"bad {what} {spec!r}")
+    return parts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the emulator until interrupted (see the module docstring)."""
+    parser = argparse.ArgumentParser(description="Local Slack Web API emulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3999)
+    parser.add_argument("--team", action="append", default=[], metavar="TEAM_ID:NAME[:BOT_TOKEN]")
+    parser.add_argument("--user", action="append", default=[], metavar="USER_ID:EMAIL[:REAL NAME]")
+    parser.add_argument("--channel", action="append", default=[], metavar="CHANNEL_ID:NAME[:private][:archived][:nobot]")
+    parser.add_argument("--app-token", default="xapp-1-A0001-emulator", help="app-level token for Socket Mode")
+    parser.add_argument("--oauth-code", default="emulator-code", help="an OAuth code that installs the first team")
+    args = parser.parse_args(argv)
+
+    emulator = SlackEmulator(host=args.host, port=args.port, log=lambda line: print(line, flush=True))
+    for spec in args.team or ["T0001:Acme"]:
+        parts = _split(spec, 2, "--team")
+        emulator.add_team(parts[0], parts[1], bot_token=parts[2] if len(parts) > 2 else f"xoxb-{parts[0]}-emulator")
+    for spec in args.user:
+        parts = _split(spec, 2, "--user")
+        emulator.add_user(parts[0], parts[1], real_name=parts[2] if len(parts) > 2 else None)
+    for spec in args.channel:
+        parts = _split(spec, 2, "--channel")
+        flags = set(parts[2:])
+        emulator.add_channel(parts[0], parts[1], is_private="private" in flags, is_archived="archived" in flags,
+                             bot_member="nobot" not in flags)
+    emulator.add_app_token(args.app_token)
+    teams = list(emulator._teams.values())
+    installer = next((u.id for u in emulator._users.values() if not u.is_bot), None)
+    emulator.add_oauth_code(args.oauth_code, teams[0].id, installer)
+    emulator.start()
+    print(f"Slack emulator on {emulator.url}  (SLACK_API_URL={emulator.url})", flush=True)
+    for team in teams:
+        print(f"  team {team.id} {team.name!r}: bot token {team.bot_token}  (SLACK_BOT_TOKEN={team.bot_token})", flush=True)
+    print(f"  OAuth client id {emulator.client_id}, secret {emulator.client_secret}, code {args.oauth_code}", flush=True)
+    print(f"  app token {args.app_token}; response_url base {emulator.response_url('<name>')}", flush=True)
+    print("Ctrl+C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

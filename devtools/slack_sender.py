@@ -1,0 +1,101 @@
+"""Sends really signed Slack requests (events, slash commands, button clicks) to the app.
+
+Tests pass the Flask test client; a developer or benchmark passes the app's base URL:
+
+    sender = SlackSender("signing-secret", "http://127.0.0.1:5000")
+    sender.command("/toktra-usage", user_id="U0001", team_id="T0001")
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from urllib.parse import urlencode
+
+import requests
+from slack_sdk.signature import SignatureVerifier
+
+
+class SlackSender:
+    """Signs bodies with the signing secret and posts them to /slack/events as Slack would."""
+
+    def __init__(self, signing_secret: str, transport, path: str = "/slack/events"):
+        self.verifier = SignatureVerifier(signing_secret)
+        self.transport = transport
+        self.path = path
+
+    def headers(self, body: str, timestamp: int | None = None, content_type: str = "application/json") -> dict:
+        """Slack's request headers for body, signed at timestamp (default: now)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": self.verifier.generate_signature(timestamp=ts, body=body),
+        }
+
+    def post(self, body: str, headers: dict):
+        """Post a raw body with the given headers; returns the response (test client or requests)."""
+        if isinstance(self.transport, str):
+            return requests.post(self.transport.rstrip("/") + self.path, data=body.encode(), headers=headers, timeout=10)
+        return self.transport.post(self.path, data=body, headers=headers)
+
+    def send_json(self, payload: dict, timestamp: int | None = None, extra_headers: dict | None = None):
+        """Post a JSON payload (Events API), signed."""
+        body = json.dumps(payload)
+        return self.post(body, {**self.headers(body, timestamp), **(extra_headers or {})})
+
+    def send_form(self, fields: dict, timestamp: int | None = None, extra_headers: dict | None = None):
+        """Post form fields (slash commands, interactivity), signed."""
+        body = urlencode(fields)
+        headers = self.headers(body, timestamp, "application/x-www-form-urlencoded")
+        return self.post(body, {**headers, **(extra_headers or {})})
+
+    def event(self, event: dict, team_id: str = "T0001", event_id: str | None = None,
+              enterprise_id: str | None = None, **options):
+        """Send an Events API event_callback wrapping event."""
+        payload = {
+            "token": "legacy-verification-token",
+            "team_id": team_id,
+            "enterprise_id": enterprise_id,
+            "api_app_id": "A0001",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{secrets.token_hex(6).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True, "enterprise_id": enterprise_id}],
+        }
+        return self.send_json(payload, **options)
+
+    def command(self, command: str, text: str = "", user_id: str = "U0001", team_id: str = "T0001",
+                response_url: str = "https://hooks.slack.com/commands/T0001/1/x", channel_id: str = "C0001",
+                trigger_id: str | None = None, **options):
+        """Send a slash command as Slack does (form-encoded)."""
+        fields = {
+            "token": "legacy-verification-token", "team_id": team_id, "team_domain": "acme",
+            "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": user_id.lower(),
+            "command": command, "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
+            "response_url": response_url, "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
+        }
+        return self.send_form(fields, **options)
+
+    def action(self, action_id: str, value: str = "", user_id: str = "U0001", team_id: str = "T0001",
+               response_url: str = "https://hooks.slack.com/actions/T0001/1/x", channel_id: str = "C0001",
+               message_ts: str = "1700000000.000100", is_ephemeral: bool = False, action_ts: str | None = None,
+               **options):
+        """Send a block_actions click on a button, as Slack does (form field `payload`)."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
+                          "is_ephemeral": is_ephemeral},
+            "trigger_id": f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "team": {"id": team_id, "domain": "acme"},
+            "channel": {"id": channel_id, "name": "alerts"},
+            "message": {"ts": message_ts, "type": "message"},
+            "response_url": response_url,
+            "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
+                         "action_ts": action_ts or f"{time.time():.6f}"}],
+        }
+        return self.send_form({"payload": json.dumps(payload)}, **options)
