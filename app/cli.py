@@ -15,7 +15,8 @@ toktra_cli = AppGroup("toktra", help="Toktra operator commands.")
 
 def _org(ref: str) -> Organization:
     """An organization by id or exact name, or a clear usage error."""
-    org = db.session.get(Organization, int(ref)) if ref.isdigit() else None
+    # Ids beyond the integer column's range would make PostgreSQL refuse the query.
+    org = db.session.get(Organization, int(ref)) if ref.isdigit() and int(ref) < 2**31 else None
     org = org or db.session.scalar(sa.select(Organization).where(Organization.name == ref))
     if org is None:
         raise click.BadParameter(f"no organization with id or name {ref!r}", param_hint="--org")
@@ -29,16 +30,28 @@ def _checked(fn, *args, **kwargs):
         raise click.UsageError(str(exc)) from None
 
 
+def _parsed_by(parse):
+    """An option callback that parses the value, naming the option in any error."""
+
+    def callback(ctx, param, value):
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
 @toktra_cli.command("create-org")
 @click.option("--name", required=True, help="Organization name.")
-@click.option("--monthly-budget", default=None, help="Monthly budget in USD, e.g. 10000.")
-@click.option("--alert-threshold", default="80", show_default=True, help="Budget alert threshold, percent.")
+@click.option("--monthly-budget", default=None, callback=_parsed_by(parse_budget_limit),
+              help="Monthly budget in USD, e.g. 10000.")
+@click.option("--alert-threshold", default="80", show_default=True, callback=_parsed_by(parse_threshold),
+              help="Budget alert threshold, percent.")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA timezone of the billing month.")
 def create_org(name, monthly_budget, alert_threshold, timezone):
     """Create an organization and print its id."""
-    budget = _checked(parse_budget_limit, monthly_budget)
-    threshold = _checked(parse_threshold, alert_threshold)
-    org = _checked(accounts.create_organization, name, budget, threshold, timezone)
+    org = _checked(accounts.create_organization, name, monthly_budget, alert_threshold, timezone)
     click.echo(org.id)
 
 
@@ -74,7 +87,7 @@ def seed_demo_command(password):
 
     from app.services.demo import DEMO_ADMIN_EMAIL, seed_demo
 
-    org, created = seed_demo(password)
+    org, created = _checked(seed_demo, password)
     base = current_app.config["PUBLIC_BASE_URL"]
     if created:
         click.echo(f"Demo organization '{org.name}' created (id {org.id}).")

@@ -67,6 +67,12 @@ def seed_demo(password: str) -> tuple[Organization, bool]:
     org = db.session.scalar(sa.select(Organization).where(Organization.name == DEMO_ORG_NAME))
     if org is not None:
         return org, False
+    # Check up front: a half-built demo org would later be reported as existing.
+    if len(password) < 8:
+        raise ValueError("the password must be at least 8 characters long")
+    for email, *_ in PEOPLE:
+        if accounts.find_user(email) is not None:
+            raise ValueError(f"a user with email {email} already exists outside the demo organization")
     org = accounts.create_organization(DEMO_ORG_NAME, Decimal("1000"), 80, "UTC")
     users = {}
     for email, name, role, manager in PEOPLE:

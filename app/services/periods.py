@@ -20,7 +20,7 @@ def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for an IANA name; ValueError with a clear message if unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory, not a zone
         raise ValueError(f"unknown timezone {name!r}; use an IANA name such as 'Europe/Paris' or 'UTC'") from None
 
 

@@ -1,0 +1,213 @@
+"""GET and PUT /api/v1/budget as an API client sees them."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from app.models.types import utcnow
+from app.services.accounts import create_api_key, create_organization, create_user
+from app.services.periods import current_period
+from tests.conftest import fresh
+
+EMAIL = "alice@globex.example"
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture
+def spend(api, org):
+    """Report usage costing each given amount (this period unless `when` is given) through the API."""
+    create_user(org, EMAIL, "Alice Smith", "member")
+    counter = iter(range(10_000))
+
+    def report(*amounts: str, when: dt.datetime | None = None):
+        start = current_period(org.timezone).starts_at
+        moment = when or start + (utcnow() - start) / 2
+        events = [{"id": f"e{next(counter)}", "user_email": EMAIL, "provider": "openai", "model": "gpt-4o",
+                   "input_tokens": 1, "output_tokens": 1, "cost_usd": amount, "occurred_at": iso(moment)}
+                  for amount in amounts]
+        response = api("post", "/usage", json={"events": events})
+        assert response.get_json()["accepted"] == len(amounts), response.get_json()
+
+    return report
+
+
+def get_budget(api) -> dict:
+    response = api("get", "/budget")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def put_budget(api, body) -> dict:
+    response = api("put", "/budget", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_reading_the_budget_shows_the_limit_threshold_spend_and_period(api, org):
+    period = current_period("UTC")
+    assert get_budget(api) == {
+        "period": {"key": period.key, "label": period.label,
+                   "starts_at": period.starts_at.isoformat(), "ends_at": period.ends_at.isoformat()},
+        "monthly_limit_usd": "10000.00",
+        "alert_threshold_pct": 80,
+        "spent_usd": "0.00",
+        "remaining_usd": "10000.00",
+        "percent_used": "0.0",
+    }
+
+
+def test_spend_remaining_and_percent_follow_this_periods_usage_only(api, org, spend):
+    spend("7000.00", "523.4", "0.05")
+    spend("999.00", when=current_period("UTC").starts_at - dt.timedelta(hours=1))  # last month
+    budget = get_budget(api)
+    assert budget["spent_usd"] == "7523.45"
+    assert budget["remaining_usd"] == "2476.55"
+    assert budget["percent_used"] == "75.2"
+    for name in ("monthly_limit_usd", "spent_usd", "remaining_usd", "percent_used"):
+        assert isinstance(budget[name], str), name
+
+
+@pytest.mark.parametrize("limit,spent,percent", [
+    ("3.00", "2.00", "66.7"),
+    ("1000", "0.50", "0.1"),     # 0.05 rounds half up
+    ("1000", "0.40", "0.0"),
+    ("250.00", "250.00", "100.0"),
+    ("9999.99", "0.000001", "0.0"),
+])
+def test_percent_used_is_shown_to_one_decimal(api, org, spend, limit, spent, percent):
+    put_budget(api, {"monthly_limit_usd": limit})
+    spend(spent)
+    assert get_budget(api)["percent_used"] == percent
+
+
+def test_remaining_is_negative_when_over_budget(api, org, spend):
+    put_budget(api, {"monthly_limit_usd": "100.00"})
+    spend("100.00", "23.40")
+    budget = get_budget(api)
+    assert budget["spent_usd"] == "123.40"
+    assert budget["remaining_usd"] == "-23.40"
+    assert budget["percent_used"] == "123.4"
+
+
+def test_spend_keeps_micro_dollars(api, org, spend):
+    spend("0.000001", "0.0125")
+    budget = get_budget(api)
+    assert budget["spent_usd"] == "0.012501"
+    assert Decimal(budget["remaining_usd"]) == Decimal("10000") - Decimal("0.012501")
+
+
+def test_setting_only_the_limit_keeps_the_threshold(api, org):
+    budget = put_budget(api, {"monthly_limit_usd": "2500.50"})
+    assert budget["monthly_limit_usd"] == "2500.50"
+    assert budget["alert_threshold_pct"] == 80
+    assert budget["remaining_usd"] == "2500.50"
+    assert fresh(org).monthly_budget_usd == Decimal("2500.50")
+    assert get_budget(api) == budget
+
+
+def test_setting_only_the_threshold_keeps_the_limit(api, org):
+    budget = put_budget(api, {"alert_threshold_pct": 95})
+    assert budget["alert_threshold_pct"] == 95
+    assert budget["monthly_limit_usd"] == "10000.00"
+    assert fresh(org).alert_threshold_pct == 95
+    assert fresh(org).monthly_budget_usd == Decimal("10000")
+
+
+def test_setting_both_at_once(api, org):
+    budget = put_budget(api, {"monthly_limit_usd": 5000, "alert_threshold_pct": 1})
+    assert (budget["monthly_limit_usd"], budget["alert_threshold_pct"]) == ("5000.00", 1)
+    budget = put_budget(api, {"monthly_limit_usd": "0.10", "alert_threshold_pct": 100})
+    assert (budget["monthly_limit_usd"], budget["alert_threshold_pct"]) == ("0.10", 100)
+
+
+def test_an_empty_update_changes_nothing(api, org):
+    before = get_budget(api)
+    assert put_budget(api, {}) == before
+
+
+def test_a_null_limit_clears_the_budget(api, org, spend):
+    spend("12.34")
+    budget = put_budget(api, {"monthly_limit_usd": None})
+    assert budget["monthly_limit_usd"] is None
+    assert budget["remaining_usd"] is None
+    assert budget["percent_used"] is None
+    assert budget["spent_usd"] == "12.34"
+    assert budget["alert_threshold_pct"] == 80
+    assert fresh(org).monthly_budget_usd is None
+    assert get_budget(api) == budget
+    # ... and a limit can be set again afterwards.
+    assert put_budget(api, {"monthly_limit_usd": "20"})["remaining_usd"] == "7.66"
+
+
+def test_a_zero_limit_means_every_cent_is_over_budget(api, org, spend):
+    spend("1.50")
+    budget = put_budget(api, {"monthly_limit_usd": "0"})
+    assert budget["monthly_limit_usd"] == "0.00"
+    assert budget["remaining_usd"] == "-1.50"
+    assert budget["percent_used"] is None  # no percentage of nothing
+
+
+BAD_LIMITS = ["abc", "-5", "-0.01", "10.001", 12.5, True, "NaN", "Infinity", "1e10", "2000000000", {}, ["10"]]
+
+
+@pytest.mark.parametrize("value", BAD_LIMITS, ids=[repr(v) for v in BAD_LIMITS])
+def test_a_bad_limit_is_refused_with_a_message_and_nothing_changes(api, org, value):
+    response = api("put", "/budget", json={"monthly_limit_usd": value, "alert_threshold_pct": 50})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["status"] == 400
+    assert error["message"].startswith("monthly_limit_usd must be")
+    assert (fresh(org).monthly_budget_usd, org.alert_threshold_pct) == (Decimal("10000"), 80)
+
+
+BAD_THRESHOLDS = [0, 101, -1, "abc", 50.5, 80.0, True, None, "", [80]]
+
+
+@pytest.mark.parametrize("value", BAD_THRESHOLDS, ids=[repr(v) for v in BAD_THRESHOLDS])
+def test_a_bad_threshold_is_refused_with_a_message_and_nothing_changes(api, org, value):
+    response = api("put", "/budget", json={"monthly_limit_usd": "1.00", "alert_threshold_pct": value})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "alert_threshold_pct must be a whole number from 1 to 100"
+    assert (fresh(org).monthly_budget_usd, org.alert_threshold_pct) == (Decimal("10000"), 80)
+
+
+def test_unknown_fields_are_refused_and_named(api, org):
+    response = api("put", "/budget", json={"monthly_budget": "5", "threshold": 50, "alert_threshold_pct": 70})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == (
+        "Unknown field(s): monthly_budget, threshold. Accepted: monthly_limit_usd, alert_threshold_pct.")
+    assert fresh(org).alert_threshold_pct == 80
+
+
+def test_a_body_that_is_not_a_json_object_is_refused(api, org):
+    response = api("put", "/budget", data="monthly_limit_usd=5", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    for raw in ("[]", "null", "{broken"):
+        response = api("put", "/budget", data=raw, content_type="application/json")
+        assert response.status_code == 400, raw
+        assert response.get_json()["error"]["message"] == "The body must be a JSON object."
+
+
+def test_the_budget_period_follows_the_organizations_timezone(client):
+    tokyo = create_organization("Tokyo KK", Decimal("300"), 80, "Asia/Tokyo")
+    key = create_api_key(tokyo, "k")[1]
+    body = client.get("/api/v1/budget", headers={"Authorization": f"Bearer {key}"}).get_json()
+    period = current_period("Asia/Tokyo")
+    assert body["period"]["key"] == period.key
+    assert body["period"]["starts_at"] == period.starts_at.isoformat()
+    assert period.starts_at.hour == 15  # midnight in Tokyo is 15:00 UTC the day before
+    assert body["monthly_limit_usd"] == "300.00"
+
+
+def test_a_budget_change_is_only_for_the_keys_organization(api, org, client):
+    other = create_organization("Initech", None, 60, "UTC")
+    other_key = create_api_key(other, "k")[1]
+    put_budget(api, {"monthly_limit_usd": "1.00", "alert_threshold_pct": 10})
+    body = client.get("/api/v1/budget", headers={"Authorization": f"Bearer {other_key}"}).get_json()
+    assert (body["monthly_limit_usd"], body["alert_threshold_pct"]) == (None, 60)
+    assert body["percent_used"] is None and body["remaining_usd"] is None
