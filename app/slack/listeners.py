@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
+from app.slack.actions import COMMANDS
+from app.slack.commands import check_arguments
 from app.slack.store import deactivate_workspace, find_workspace
-from jobs import enqueue
+from jobs import QueueUnavailable, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,29 @@ def on_tokens_revoked(event: dict, context: BoltContext) -> None:
         deactivate_workspace(workspace.id, "tokens revoked")
 
 
+def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
+    """A slash command: refuse bad arguments at once, else acknowledge and queue the answer."""
+    name = command["command"]
+    problem = check_arguments(name, command.get("text", ""))
+    if problem:
+        ack(problem)
+        return
+    workspace = find_workspace(context.enterprise_id, context.team_id)
+    try:
+        enqueue("jobs.commands.run_command", workspace.id, name, command.get("text", ""),
+                command["user_id"], command["response_url"])
+    except QueueUnavailable:
+        log.error("queue unavailable: %s from %s not answered", name, command.get("user_id"))
+        ack(f":hourglass: Toktra can't reach its job queue right now, so `{name}` could not run. "
+            "Please try again in a minute.")
+        return
+    ack()
+
+
 def register_listeners(bolt: App) -> None:
     """Attach every listener to the Bolt app."""
+    for name in COMMANDS:
+        bolt.command(name)(on_command)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_uninstalled")(on_app_uninstalled)
     bolt.event("tokens_revoked")(on_tokens_revoked)

@@ -1,0 +1,31 @@
+"""Posting to a response_url (ephemeral answers to commands and button clicks)."""
+from __future__ import annotations
+
+import hashlib
+
+from slack_sdk.webhook import WebhookClient
+
+from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, _retry_after
+
+GONE = {"expired_url", "used_url", "invalid_token", "no_active_hooks"}
+
+
+def response_url_key(url: str) -> str:
+    """A short stable name for a response_url (for step records, never the secret URL itself)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:24]
+
+
+def post_response(url: str, text: str, blocks: list[dict], replace_original: bool = False,
+                  response_type: str = "ephemeral") -> None:
+    """Post one message to response_url; raise our Slack errors when Slack refuses it."""
+    response = WebhookClient(url, timeout=10).send(
+        text=text, blocks=blocks, response_type=response_type, replace_original=replace_original,
+    )
+    if response.status_code == 200:
+        return
+    body = (response.body or "").strip()
+    if response.status_code == 429:
+        raise SlackRateLimited(_retry_after(response.headers), "response_url")
+    if response.status_code in (404, 410) or body in GONE:
+        raise SlackChannelUnavailable(body or "expired_url", "response_url")
+    raise SlackError(body or f"http_{response.status_code}", "response_url")
