@@ -115,3 +115,11 @@ def connect_workspace(org_ref):
     except PermissionError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Connected Slack workspace {workspace.team_name} ({workspace.team_id}) to {org.name}.")
+
+
+@toktra_cli.command("sweep")
+def sweep():
+    """Re-queue alert deliveries whose job was lost (the worker does this every minute)."""
+    from jobs.alerts import sweep_deliveries
+
+    click.echo(f"Re-queued {sweep_deliveries()} alert deliveries.")

@@ -21,3 +21,13 @@ def enqueue(func, *args, queue: str = "default", retry: Retry | None = DEFAULT_R
         return get_queue(queue).enqueue(func, args=args, retry=retry, **options)
     except RedisError as exc:
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
+
+
+def enqueue_in(seconds: float, func, *args, queue: str = "default", retry: Retry | None = DEFAULT_RETRY) -> Job:
+    """Queue func(*args) to run after `seconds` (the worker's scheduler releases it)."""
+    import datetime as dt
+
+    try:
+        return get_queue(queue).enqueue_in(dt.timedelta(seconds=max(seconds, 0)), func, args=args, retry=retry)
+    except RedisError as exc:
+        raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc

@@ -25,9 +25,8 @@ def reschedule_on_rate_limit(job_function):
             job = get_current_job()
             if job is None:
                 raise
-            delay = dt.timedelta(seconds=exc.retry_after)
-            get_queue(job.origin).enqueue_in(delay, job.func_name, args=job.args, kwargs=job.kwargs,
-                                              retry=DEFAULT_RETRY)
+            get_queue(job.origin).enqueue_in(dt.timedelta(seconds=exc.retry_after), job.func_name,
+                                              args=job.args, kwargs=job.kwargs, retry=DEFAULT_RETRY)
             log.info("%s rate limited by Slack (%s); rescheduled in %ss", job.func_name, exc.method, exc.retry_after)
             return f"rescheduled in {exc.retry_after}s"
 

@@ -99,7 +99,8 @@ def test_the_documented_security_matches_what_each_route_enforces(client, docume
     for path, item in document["paths"].items():
         for method, operation in item.items():
             public = operation.get("security", document["security"]) == []
-            response = client.open(f"{API_PREFIX}{path}", method=method.upper(), json={})
+            concrete = re.sub(r"\{[^}]+\}", "1", path)  # /alert-channels/{route_id} -> /alert-channels/1
+            response = client.open(f"{API_PREFIX}{concrete}", method=method.upper(), json={})
             if public:
                 assert response.status_code == 200, (path, method)
             else:

@@ -123,7 +123,7 @@ def test_an_alert_card_shows_what_who_when_status_and_buttons():
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == [ACKNOWLEDGE_ALERT, CREATE_TICKET]
     assert [e["action_id"] for e in actions[1]["elements"]] == [CREATE_TICKET]
-    assert actions[0]["elements"][0]["value"] == "1"
+    assert json.loads(actions[0]["elements"][0]["value"]) == {"alert": 1, "q": "", "page": 0}
 
 
 def test_create_ticket_appears_only_with_an_active_connector():

@@ -19,7 +19,63 @@ ERRORS = {
     "401": {"$ref": "#/components/responses/Unauthorized"},
 }
 
+ROUTE_ID = {"name": "route_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+SEVERITY = {"type": "string", "enum": ["low", "medium", "high", "critical"]}
+
 SCHEMAS = {
+    "AlertIn": {
+        "type": "object",
+        "required": ["severity", "policy", "title"],
+        "additionalProperties": False,
+        "properties": {
+            "severity": SEVERITY,
+            "policy": {"type": "string", "maxLength": 200},
+            "title": {"type": "string", "maxLength": 500},
+            "details": {"type": "string", "maxLength": 10000},
+            "user_email": {"type": "string", "format": "email", "description": "The person involved."},
+            "dedup_key": {"type": "string", "maxLength": 200,
+                          "description": "While an alert with this key is open, the same key does not fire again."},
+        },
+    },
+    "Alert": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "severity": SEVERITY, "policy": {"type": "string"}, "title": {"type": "string"},
+            "details": {"type": "string"}, "user_email": {"type": "string", "nullable": True},
+            "status": {"type": "string", "enum": ["open", "acknowledged"]}, "dedup_key": {"type": "string", "nullable": True},
+            "fired_at": {"type": "string", "format": "date-time"},
+            "acknowledged_by": {"type": "string", "nullable": True},
+            "acknowledged_at": {"type": "string", "format": "date-time", "nullable": True},
+            "tickets": {"type": "array", "items": {"type": "object", "properties": {
+                "key": {"type": "string"}, "url": {"type": "string"}}}},
+        },
+    },
+    "FiredAlert": {
+        "type": "object",
+        "properties": {"alert": {"$ref": "#/components/schemas/Alert"}, "created": {"type": "boolean"},
+                       "deliveries": {"type": "integer"}},
+    },
+    "AlertChannelIn": {
+        "type": "object",
+        "required": ["severities"],
+        "properties": {
+            "channel_id": {"type": "string", "example": "C0123ABCD"},
+            "channel_name": {"type": "string", "example": "security-incidents"},
+            "severities": {"type": "array", "items": SEVERITY},
+            "team_id": {"type": "string", "description": "Required when the organization has several workspaces."},
+        },
+    },
+    "AlertChannel": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "team_id": {"type": "string"}, "workspace": {"type": "string"},
+            "channel_id": {"type": "string"}, "channel_name": {"type": "string"},
+            "severities": {"type": "array", "items": SEVERITY},
+            "last_delivery": {"type": "object", "nullable": True, "properties": {
+                "at": {"type": "string", "format": "date-time"}, "ok": {"type": "boolean"},
+                "error": {"type": "string", "nullable": True}}},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -116,6 +172,51 @@ PATHS = {
         "put": {"summary": "Set the monthly limit and alert threshold", "operationId": "putBudget",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BudgetUpdate")}}},
                 "responses": {"200": _json(_ref("Budget"), "The updated budget status"), **ERRORS}},
+    },
+    "/alerts": {
+        "post": {
+            "summary": "Fire an alert (stored with its channel deliveries, then delivered)",
+            "operationId": "postAlert",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AlertIn")}}},
+            "responses": {"201": _json(_ref("FiredAlert"), "The new alert"),
+                          "200": _json(_ref("FiredAlert"), "An open alert with the same dedup_key already exists"),
+                          **ERRORS},
+        },
+        "get": {
+            "summary": "The organization's alerts, newest first",
+            "operationId": "getAlerts",
+            "parameters": [
+                {"name": "severity", "in": "query", "schema": {"type": "string", "enum": ["low", "medium", "high", "critical"]}},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["open", "acknowledged"]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+            ],
+            "responses": {"200": _json({"type": "object", "properties": {"alerts": {"type": "array", "items": _ref("Alert")}}},
+                                       "The alerts"), **ERRORS},
+        },
+    },
+    "/alert-channels": {
+        "get": {"summary": "Channels that receive alerts", "operationId": "getAlertChannels",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "alert_channels": {"type": "array", "items": _ref("AlertChannel")}}}, "The channels"), **ERRORS}},
+        "post": {"summary": "Route severities to a channel", "operationId": "postAlertChannel",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AlertChannelIn")}}},
+                 "responses": {"201": _json(_ref("AlertChannel"), "The new route"),
+                               "404": {"$ref": "#/components/responses/BadRequest"},
+                               "409": {"$ref": "#/components/responses/BadRequest"},
+                               "503": {"$ref": "#/components/responses/BadRequest"}, **ERRORS}},
+    },
+    "/alert-channels/{route_id}": {
+        "put": {"summary": "Change a channel's severities", "operationId": "putAlertChannel",
+                "parameters": [ROUTE_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["severities"],
+                    "properties": {"severities": {"type": "array", "items": {"type": "string"}}}}}}},
+                "responses": {"200": _json(_ref("AlertChannel"), "The updated route"),
+                              "404": {"$ref": "#/components/responses/BadRequest"}, **ERRORS}},
+        "delete": {"summary": "Stop sending alerts to a channel", "operationId": "deleteAlertChannel",
+                   "parameters": [ROUTE_ID],
+                   "responses": {"204": {"description": "Removed"},
+                                 "404": {"$ref": "#/components/responses/BadRequest"}, **ERRORS}},
     },
     "/openapi.json": {
         "get": {"summary": "This document", "operationId": "getOpenApi", "security": [],

@@ -50,3 +50,39 @@ def budget_json(status: BudgetStatus) -> dict:
         "remaining_usd": money(status.remaining_usd),
         "percent_used": str(status.percent_used) if status.percent_used is not None else None,
     }
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def alert_json(alert) -> dict:
+    """An alert as the API shows it."""
+    return {
+        "id": alert.id,
+        "severity": alert.severity,
+        "policy": alert.policy,
+        "title": alert.title,
+        "details": alert.details,
+        "user_email": alert.subject_user.email if alert.subject_user else None,
+        "status": alert.status,
+        "dedup_key": alert.dedup_key,
+        "fired_at": _iso(alert.fired_at),
+        "acknowledged_by": alert.acknowledged_by.email if alert.acknowledged_by else None,
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "tickets": [{"key": t.external_key, "url": t.url} for t in alert.tickets],
+    }
+
+
+def route_json(route) -> dict:
+    """An alert channel route."""
+    return {
+        "id": route.id,
+        "team_id": route.workspace.team_id,
+        "workspace": route.workspace.team_name,
+        "channel_id": route.channel_id,
+        "channel_name": route.channel_name,
+        "severities": route.severity_list,
+        "last_delivery": None if route.last_delivery_at is None else {
+            "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},
+    }

@@ -2,12 +2,12 @@
 from app.models.alerts import SEVERITIES, Alert, AlertDelivery, Severity
 from app.models.itsm import ItsmConnector, Ticket
 from app.models.org import ApiKey, Organization, Role, User
-from app.models.reimbursements import ReimbursementRequest
+from app.models.reimbursements import PayrollBatch, ReimbursementRequest
 from app.models.slack import AlertChannelRoute, OAuthState, SlackUserLink, SlackWorkspace
 from app.models.usage import UsageRecord, UsageRollup
 
 __all__ = [
     "SEVERITIES", "Alert", "AlertChannelRoute", "AlertDelivery", "ApiKey", "ItsmConnector",
-    "OAuthState", "Organization", "ReimbursementRequest", "Role", "Severity", "SlackUserLink",
+    "OAuthState", "Organization", "PayrollBatch", "ReimbursementRequest", "Role", "Severity", "SlackUserLink",
     "SlackWorkspace", "Ticket", "UsageRecord", "UsageRollup", "User",
 ]

@@ -44,12 +44,19 @@ class Alert(db.Model):
 
     subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+    tickets: Mapped[list["Ticket"]] = relationship(  # noqa: F821 (app.models.itsm)
+        primaryjoin="and_(Alert.id == Ticket.alert_id, Ticket.state == 'created')", viewonly=True,
+        order_by="Ticket.id")
 
     __table_args__ = (
         sa.CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
         sa.CheckConstraint("status IN ('open', 'acknowledged')", name="status"),
         sa.Index("ix_alerts_org_fired", "org_id", "fired_at"),
         sa.Index("ix_alerts_org_dedup", "org_id", "dedup_key"),
+        # While an alert with a dedup key is open, the same key cannot fire again (race-safe).
+        sa.Index("uq_alerts_open_dedup", "org_id", "dedup_key", unique=True,
+                 postgresql_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"),
+                 sqlite_where=sa.text("status = 'open' AND dedup_key IS NOT NULL")),
     )
 
 
@@ -61,12 +68,15 @@ class AlertDelivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("slack_workspaces.id", ondelete="CASCADE"))
+    route_id: Mapped[int | None] = mapped_column(sa.ForeignKey("alert_channel_routes.id", ondelete="SET NULL"))
     channel_id: Mapped[str] = mapped_column(sa.String(32))
-    state: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | sent | failed
+    # pending -> sending (claimed by one job) -> sent | failed
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
     message_ts: Mapped[str | None] = mapped_column(sa.String(32))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     alert: Mapped[Alert] = relationship()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.types import EncryptedText, UTCDateTime, utcnow
@@ -25,6 +25,9 @@ class ItsmConnector(db.Model):
     issue_type: Mapped[str | None] = mapped_column(sa.String(100))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_test_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_test_result: Mapped[str | None] = mapped_column(sa.String(500))
+    last_test_ok: Mapped[bool | None] = mapped_column()
 
     __table_args__ = (
         sa.CheckConstraint("kind IN ('servicenow', 'jira_cloud', 'jira_server')", name="kind"),
@@ -32,15 +35,21 @@ class ItsmConnector(db.Model):
 
 
 class Ticket(db.Model):
-    """A ticket opened for an alert; at most one per alert and connector."""
+    """A ticket opened for an alert; at most one per alert and connector (the row is claimed first)."""
 
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"))
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     connector_id: Mapped[int] = mapped_column(sa.ForeignKey("itsm_connectors.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(sa.String(16), default="creating")  # creating | created | failed
     external_key: Mapped[str | None] = mapped_column(sa.String(100))
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
     url: Mapped[str | None] = mapped_column(sa.String(1000))
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    connector: Mapped[ItsmConnector] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("alert_id", "connector_id", name="uq_ticket_alert_connector"),)

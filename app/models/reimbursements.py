@@ -12,6 +12,17 @@ from app.models.org import User
 from app.models.types import Money, UTCDateTime, utcnow
 
 
+class PayrollBatch(db.Model):
+    """A payroll export: the approved requests it carried, each exported exactly once."""
+
+    __tablename__ = "payroll_batches"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    request_count: Mapped[int] = mapped_column(default=0)
+
+
 class ReimbursementRequest(db.Model):
     """An employee's request; exactly one decision, exported to payroll at most once."""
 
@@ -29,7 +40,8 @@ class ReimbursementRequest(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
-    payroll_batch_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    payroll_batch_id: Mapped[str | None] = mapped_column(sa.ForeignKey("payroll_batches.id"), index=True)
+    slack_workspace_id: Mapped[int | None] = mapped_column(sa.ForeignKey("slack_workspaces.id", ondelete="SET NULL"))
     slack_channel_id: Mapped[str | None] = mapped_column(sa.String(32))
     slack_message_ts: Mapped[str | None] = mapped_column(sa.String(32))
     notify_error: Mapped[str | None] = mapped_column(sa.String(500))

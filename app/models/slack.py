@@ -71,8 +71,17 @@ class AlertChannelRoute(db.Model):
     channel_name: Mapped[str] = mapped_column(sa.String(200), default="")
     severities: Mapped[str] = mapped_column(sa.String(64))  # comma-separated, e.g. "high,critical"
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The latest delivery (or test alert) to this channel, for the admin page.
+    last_delivery_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_delivery_ok: Mapped[bool | None] = mapped_column()
+    last_delivery_error: Mapped[str | None] = mapped_column(sa.String(300))
 
     workspace: Mapped[SlackWorkspace] = relationship()
+
+    @property
+    def severity_list(self) -> list[str]:
+        """The severities routed here, lowest first."""
+        return [s for s in self.severities.split(",") if s]
 
     __table_args__ = (sa.UniqueConstraint("workspace_id", "channel_id", name="uq_alert_route_channel"),)
 

@@ -1,14 +1,82 @@
-"""Alerts: listing and the organization's ticketing capability."""
+"""Alerts: firing (with their deliveries), listing, acknowledging, and the ticketing capability."""
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Alert, ItsmConnector, Organization
+from app.models import SEVERITIES, Alert, AlertChannelRoute, AlertDelivery, ItsmConnector, Organization, SlackWorkspace, User
+from app.models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 500
+MAX_POLICY = 200
+MAX_DETAILS = 10_000
 
 
-def recent_alerts(org: Organization, severity: str | None = None, limit: int = 10) -> list[Alert]:
+@dataclass
+class FiredAlert:
+    """The outcome of firing: the alert, whether it is new, and the deliveries to queue."""
+
+    alert: Alert
+    created: bool
+    delivery_ids: list[int]
+
+
+def matching_routes(org_id: int, severity: str) -> list[AlertChannelRoute]:
+    """Every channel route of the organization's active workspaces that takes this severity."""
+    routes = db.session.scalars(
+        sa.select(AlertChannelRoute)
+        .join(SlackWorkspace, AlertChannelRoute.workspace_id == SlackWorkspace.id)
+        .where(SlackWorkspace.org_id == org_id, SlackWorkspace.active.is_(True))
+        .order_by(AlertChannelRoute.id)
+    ).all()
+    return [r for r in routes if severity in r.severity_list]
+
+
+def fire_alert(org: Organization, severity: str, policy: str, title: str, details: str = "",
+               subject: User | None = None, dedup_key: str | None = None) -> FiredAlert:
+    """Commit an alert together with one pending delivery per matching channel (before anything is queued).
+
+    While an open alert has the same dedup_key, nothing new fires and the open alert is returned.
+    """
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    if dedup_key:
+        existing = open_alert_with_key(org.id, dedup_key)
+        if existing is not None:
+            return FiredAlert(existing, False, [])
+    alert = Alert(org_id=org.id, severity=severity, policy=policy[:MAX_POLICY], title=title[:MAX_TITLE],
+                  details=(details or "")[:MAX_DETAILS], subject_user_id=subject.id if subject else None,
+                  dedup_key=dedup_key, fired_at=utcnow())
+    db.session.add(alert)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request fired the same dedup key a moment ago.
+        db.session.rollback()
+        return FiredAlert(open_alert_with_key(org.id, dedup_key), False, [])
+    deliveries = [AlertDelivery(alert_id=alert.id, workspace_id=r.workspace_id, route_id=r.id, channel_id=r.channel_id)
+                  for r in matching_routes(org.id, severity)]
+    db.session.add_all(deliveries)
+    db.session.commit()
+    return FiredAlert(alert, True, [d.id for d in deliveries])
+
+
+def open_alert_with_key(org_id: int, dedup_key: str) -> Alert | None:
+    """The open alert carrying dedup_key, if any."""
+    return db.session.scalar(
+        sa.select(Alert).where(Alert.org_id == org_id, Alert.dedup_key == dedup_key, Alert.status == "open")
+    )
+
+
+def recent_alerts(org: Organization, severity: str | None = None, limit: int = 10,
+                  status: str | None = None, with_tickets: bool = False) -> list[Alert]:
     """The organization's most recent alerts, newest first."""
     query = (
         sa.select(Alert)
@@ -17,9 +85,35 @@ def recent_alerts(org: Organization, severity: str | None = None, limit: int = 1
         .order_by(Alert.fired_at.desc(), Alert.id.desc())
         .limit(limit)
     )
+    if with_tickets:
+        query = query.options(selectinload(Alert.tickets))
     if severity:
         query = query.where(Alert.severity == severity)
+    if status:
+        query = query.where(Alert.status == status)
     return list(db.session.scalars(query))
+
+
+def acknowledge_alert(alert_id: int, actor: User) -> tuple[bool, Alert | None]:
+    """Acknowledge an open alert of actor's organization; (True, alert) for the one click that wins."""
+    result = db.session.execute(
+        sa.update(Alert)
+        .where(Alert.id == alert_id, Alert.org_id == actor.org_id, Alert.status == "open")
+        .values(status="acknowledged", acknowledged_by_id=actor.id, acknowledged_at=utcnow())
+    )
+    db.session.commit()
+    alert = db.session.get(Alert, alert_id, populate_existing=True)
+    if alert is not None and alert.org_id != actor.org_id:
+        return False, None
+    return result.rowcount == 1, alert
+
+
+def active_connectors(org_id: int) -> list[ItsmConnector]:
+    """The organization's active ITSM connectors, oldest first."""
+    return list(db.session.scalars(
+        sa.select(ItsmConnector).where(ItsmConnector.org_id == org_id, ItsmConnector.active.is_(True))
+        .order_by(ItsmConnector.id)
+    ))
 
 
 def has_active_itsm(org: Organization) -> bool:

@@ -1,6 +1,7 @@
 """Block Kit cards for the slash commands: pure functions of loaded data, built with slack_sdk's models."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from slack_sdk.models.blocks import (
@@ -120,8 +121,12 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def alert_blocks(alert: Alert, tz: str, can_ticket: bool, ticket_links: list[str] = ()) -> list:
-    """One alert: what fired, about whom, when, its status, and its buttons."""
+def alert_blocks(alert: Alert, tz: str, can_ticket: bool, context: dict | None = None) -> list:
+    """One alert: what fired, about whom, when, its status and tickets, and its buttons.
+
+    context ({"q": arguments, "page": n} for /toktra-alerts lists) rides in the button value so a click can
+    re-render the message it came from; it never decides who may act.
+    """
     emoji = SEVERITY_EMOJI[alert.severity]
     summary = f"{emoji} *{alert.severity.capitalize()}* · *{_clip(alert.policy, 200)}*\n{_clip(alert.title, 500)}"
     if alert.details:
@@ -132,33 +137,49 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, ticket_links: list[str
         status = f"✅ Acknowledged by {by} at {when(alert.acknowledged_at, tz)}"
     else:
         status = "Open"
-    facts = [f"Person: {person}", f"Fired: {when(alert.fired_at, tz)}", f"Status: {status}", *ticket_links]
+    tickets = [f"Ticket: <{t.url}|{t.external_key}>" for t in alert.tickets]
+    facts = [f"Person: {person}", f"Fired: {when(alert.fired_at, tz)}", f"Status: {status}", *tickets]
     blocks = [
         SectionBlock(block_id=f"alert-{alert.id}", text=MarkdownTextObject(text=summary)),
-        ContextBlock(elements=[MarkdownTextObject(text=" · ".join(facts))]),
+        ContextBlock(elements=[MarkdownTextObject(text=_clip(" · ".join(facts), 3000))]),
     ]
+    value = json.dumps({"alert": alert.id, **(context or {})})
     buttons = []
     if alert.status == "open":
-        buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT, value=str(alert.id),
-                                     style="primary"))
+        buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT, value=value, style="primary"))
     if can_ticket:
-        buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=str(alert.id)))
+        buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=value))
     if buttons:
         blocks.append(ActionsBlock(block_id=f"alert-actions-{alert.id}", elements=buttons))
     return blocks
 
 
-def render_alert_list(alerts: list[Alert], tz: str, can_ticket: bool, heading: str) -> list[Message]:
+def alert_fallback_text(alert: Alert) -> str:
+    """The notification text of an alert card."""
+    return f"{SEVERITY_EMOJI[alert.severity]} {alert.severity.capitalize()} alert: {alert.policy} — {alert.title}"
+
+
+def render_alert_card(alert: Alert, tz: str, can_ticket: bool) -> Message:
+    """The card posted to alert channels (and updated there when acknowledged or ticketed)."""
+    return _message(alert_fallback_text(alert), alert_blocks(alert, tz, can_ticket))
+
+
+def render_test_alert(channel_name: str, org_name: str) -> Message:
+    """A test message for an alert channel."""
+    text = (f":white_check_mark: Test alert from Toktra: alerts for {org_name} will arrive in "
+            f"#{channel_name}. No action needed.")
+    return notice(text)
+
+
+def render_alert_list(alerts: list[Alert], tz: str, can_ticket: bool, heading: str, query: str = "") -> list[Message]:
     """The alerts, newest first, split into as many messages as Slack's 50-block limit needs."""
     if not alerts:
         return [notice(heading)]
-    messages: list[Message] = []
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=heading))]
+    pages: list[list] = [[SectionBlock(text=MarkdownTextObject(text=heading))]]
     for alert in alerts:
-        card = alert_blocks(alert, tz, can_ticket)
-        if len(blocks) + len(card) > MAX_BLOCKS_PER_MESSAGE:
-            messages.append(_message(heading, blocks))
-            blocks = []
-        blocks.extend(card)
-    messages.append(_message(heading, blocks))
-    return messages
+        card = alert_blocks(alert, tz, can_ticket, {"q": query, "page": len(pages) - 1})
+        if len(pages[-1]) + len(card) > MAX_BLOCKS_PER_MESSAGE:
+            pages.append([])
+            card = alert_blocks(alert, tz, can_ticket, {"q": query, "page": len(pages) - 1})
+        pages[-1].extend(card)
+    return [_message(heading, blocks) for blocks in pages]

@@ -46,13 +46,13 @@ def answer_budget(org: Organization, caller: User, text: str, settings_url: str)
 def answer_alerts(org: Organization, caller: User, text: str) -> list[cards.Message]:
     """The organization's most recent alerts, as cards."""
     query = parse_alerts_args(text)
-    alerts = recent_alerts(org, query.severity, query.limit)
+    alerts = recent_alerts(org, query.severity, query.limit, with_tickets=True)
     scope = f"{query.severity} " if query.severity else ""
     if alerts:
         heading = f"*Recent {scope}alerts for {org.name}* — the {len(alerts)} most recent, newest first"
     else:
         heading = f"No {scope}alerts for {org.name} yet. :tada:"
-    return cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading)
+    return cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading, text.strip())
 
 
 def answer_command(org: Organization, caller: User, command: str, text: str, base_url: str) -> list[cards.Message]:

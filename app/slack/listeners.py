@@ -6,7 +6,7 @@ import logging
 from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
-from app.slack.actions import COMMANDS
+from app.slack.actions import ACKNOWLEDGE_ALERT, COMMANDS, CREATE_TICKET
 from app.slack.commands import check_arguments
 from app.slack.store import deactivate_workspace, find_workspace
 from jobs import QueueUnavailable, enqueue
@@ -59,10 +59,42 @@ def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
     ack()
 
 
+QUEUE_DOWN_FOR_CLICK = (":hourglass: Toktra can't reach its job queue right now, so that click could not be "
+                        "handled. Please try again in a minute.")
+
+
+def _queue_click(job: str, ack: Ack, body: dict, context: BoltContext, respond) -> None:
+    """Acknowledge a button click and queue its job; the user acting is the verified Slack user."""
+    ack()
+    action = body["actions"][0]
+    workspace = find_workspace(context.enterprise_id, context.team_id)
+    container = body.get("container") or {}
+    args = [workspace.id, action.get("value", ""), body["user"]["id"], body["response_url"]]
+    if job == "jobs.alerts.acknowledge_from_slack":
+        args.append(bool(container.get("is_ephemeral")))
+    try:
+        enqueue(job, *args)
+    except QueueUnavailable:
+        log.error("queue unavailable: %s click by %s not handled", action.get("action_id"), body["user"]["id"])
+        respond(text=QUEUE_DOWN_FOR_CLICK, response_type="ephemeral", replace_original=False)
+
+
+def on_acknowledge(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+    """Acknowledge clicked on an alert card."""
+    _queue_click("jobs.alerts.acknowledge_from_slack", ack, body, context, respond)
+
+
+def on_create_ticket(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+    """Create ticket clicked on an alert card."""
+    _queue_click("jobs.tickets.create_ticket_from_slack", ack, body, context, respond)
+
+
 def register_listeners(bolt: App) -> None:
     """Attach every listener to the Bolt app."""
     for name in COMMANDS:
         bolt.command(name)(on_command)
+    bolt.action(ACKNOWLEDGE_ALERT)(on_acknowledge)
+    bolt.action(CREATE_TICKET)(on_create_ticket)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_uninstalled")(on_app_uninstalled)
     bolt.event("tokens_revoked")(on_tokens_revoked)

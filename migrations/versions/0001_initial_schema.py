@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 04:43:36.421829
+Create Date: 2026-11-30 05:02:40.511986
 
 """
 from alembic import op
@@ -56,12 +56,26 @@ def upgrade():
     sa.Column('issue_type', sa.String(length=100), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_test_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_test_result', sa.String(length=500), nullable=True),
+    sa.Column('last_test_ok', sa.Boolean(), nullable=True),
     sa.CheckConstraint("kind IN ('servicenow', 'jira_cloud', 'jira_server')", name=op.f('ck_itsm_connectors_kind')),
     sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_itsm_connectors_org_id_organizations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_itsm_connectors'))
     )
     with op.batch_alter_table('itsm_connectors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_itsm_connectors_org_id'), ['org_id'], unique=False)
+
+    op.create_table('payroll_batches',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('request_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_payroll_batches_org_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payroll_batches'))
+    )
+    with op.batch_alter_table('payroll_batches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payroll_batches_org_id'), ['org_id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -105,6 +119,7 @@ def upgrade():
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.create_index('ix_alerts_org_dedup', ['org_id', 'dedup_key'], unique=False)
         batch_op.create_index('ix_alerts_org_fired', ['org_id', 'fired_at'], unique=False)
+        batch_op.create_index('uq_alerts_open_dedup', ['org_id', 'dedup_key'], unique=True, postgresql_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"), sqlite_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"))
 
     op.create_table('oauth_states',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -117,37 +132,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_oauth_states')),
     sa.UniqueConstraint('state', name=op.f('uq_oauth_states_state'))
     )
-    op.create_table('reimbursement_requests',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('org_id', sa.Integer(), nullable=False),
-    sa.Column('employee_id', sa.Integer(), nullable=False),
-    sa.Column('approver_id', sa.Integer(), nullable=False),
-    sa.Column('amount', sa.BigInteger(), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('period', sa.String(length=7), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('rejection_reason', sa.Text(), nullable=True),
-    sa.Column('payroll_batch_id', sa.String(length=64), nullable=True),
-    sa.Column('slack_channel_id', sa.String(length=32), nullable=True),
-    sa.Column('slack_message_ts', sa.String(length=32), nullable=True),
-    sa.Column('notify_error', sa.String(length=500), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_reimbursement_requests_status')),
-    sa.CheckConstraint('amount > 0', name=op.f('ck_reimbursement_requests_amount_positive')),
-    sa.ForeignKeyConstraint(['approver_id'], ['users.id'], name=op.f('fk_reimbursement_requests_approver_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_reimbursement_requests_decided_by_id_users'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['employee_id'], ['users.id'], name=op.f('fk_reimbursement_requests_employee_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_reimbursement_requests_org_id_organizations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_reimbursement_requests'))
-    )
-    with op.batch_alter_table('reimbursement_requests', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reimbursement_requests_approver_id'), ['approver_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_reimbursement_requests_payroll_batch_id'), ['payroll_batch_id'], unique=False)
-        batch_op.create_index('ix_reimbursements_org_status', ['org_id', 'status'], unique=False)
-
     op.create_table('slack_workspaces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -215,6 +199,9 @@ def upgrade():
     sa.Column('channel_name', sa.String(length=200), nullable=False),
     sa.Column('severities', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_delivery_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_delivery_ok', sa.Boolean(), nullable=True),
+    sa.Column('last_delivery_error', sa.String(length=300), nullable=True),
     sa.ForeignKeyConstraint(['workspace_id'], ['slack_workspaces.id'], name=op.f('fk_alert_channel_routes_workspace_id_slack_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_channel_routes')),
     sa.UniqueConstraint('workspace_id', 'channel_id', name='uq_alert_route_channel')
@@ -222,25 +209,39 @@ def upgrade():
     with op.batch_alter_table('alert_channel_routes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alert_channel_routes_workspace_id'), ['workspace_id'], unique=False)
 
-    op.create_table('alert_deliveries',
+    op.create_table('reimbursement_requests',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('alert_id', sa.Integer(), nullable=False),
-    sa.Column('workspace_id', sa.Integer(), nullable=False),
-    sa.Column('channel_id', sa.String(length=32), nullable=False),
-    sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('message_ts', sa.String(length=32), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('employee_id', sa.Integer(), nullable=False),
+    sa.Column('approver_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rejection_reason', sa.Text(), nullable=True),
+    sa.Column('payroll_batch_id', sa.String(length=64), nullable=True),
+    sa.Column('slack_workspace_id', sa.Integer(), nullable=True),
+    sa.Column('slack_channel_id', sa.String(length=32), nullable=True),
+    sa.Column('slack_message_ts', sa.String(length=32), nullable=True),
+    sa.Column('notify_error', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_deliveries_alert_id_alerts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['slack_workspaces.id'], name=op.f('fk_alert_deliveries_workspace_id_slack_workspaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_deliveries')),
-    sa.UniqueConstraint('alert_id', 'workspace_id', 'channel_id', name='uq_alert_delivery_channel')
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name=op.f('ck_reimbursement_requests_status')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_reimbursement_requests_amount_positive')),
+    sa.ForeignKeyConstraint(['approver_id'], ['users.id'], name=op.f('fk_reimbursement_requests_approver_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_reimbursement_requests_decided_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['employee_id'], ['users.id'], name=op.f('fk_reimbursement_requests_employee_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_reimbursement_requests_org_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['payroll_batch_id'], ['payroll_batches.id'], name=op.f('fk_reimbursement_requests_payroll_batch_id_payroll_batches')),
+    sa.ForeignKeyConstraint(['slack_workspace_id'], ['slack_workspaces.id'], name=op.f('fk_reimbursement_requests_slack_workspace_id_slack_workspaces'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reimbursement_requests'))
     )
-    with op.batch_alter_table('alert_deliveries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alert_deliveries_alert_id'), ['alert_id'], unique=False)
-        batch_op.create_index('ix_alert_deliveries_state', ['state', 'created_at'], unique=False)
+    with op.batch_alter_table('reimbursement_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reimbursement_requests_approver_id'), ['approver_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reimbursement_requests_payroll_batch_id'), ['payroll_batch_id'], unique=False)
+        batch_op.create_index('ix_reimbursements_org_status', ['org_id', 'status'], unique=False)
 
     op.create_table('slack_user_links',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -261,29 +262,69 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('alert_id', sa.Integer(), nullable=False),
     sa.Column('connector_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('external_key', sa.String(length=100), nullable=True),
+    sa.Column('external_id', sa.String(length=100), nullable=True),
     sa.Column('url', sa.String(length=1000), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_tickets_alert_id_alerts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['connector_id'], ['itsm_connectors.id'], name=op.f('fk_tickets_connector_id_itsm_connectors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_tickets_requested_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets')),
     sa.UniqueConstraint('alert_id', 'connector_id', name='uq_ticket_alert_connector')
     )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tickets_alert_id'), ['alert_id'], unique=False)
+
+    op.create_table('alert_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('route_id', sa.Integer(), nullable=True),
+    sa.Column('channel_id', sa.String(length=32), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('message_ts', sa.String(length=32), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_deliveries_alert_id_alerts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['route_id'], ['alert_channel_routes.id'], name=op.f('fk_alert_deliveries_route_id_alert_channel_routes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['slack_workspaces.id'], name=op.f('fk_alert_deliveries_workspace_id_slack_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_deliveries')),
+    sa.UniqueConstraint('alert_id', 'workspace_id', 'channel_id', name='uq_alert_delivery_channel')
+    )
+    with op.batch_alter_table('alert_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_deliveries_alert_id'), ['alert_id'], unique=False)
+        batch_op.create_index('ix_alert_deliveries_state', ['state', 'created_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_table('tickets')
-    with op.batch_alter_table('slack_user_links', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_slack_user_links_user_id'))
-
-    op.drop_table('slack_user_links')
     with op.batch_alter_table('alert_deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_alert_deliveries_state')
         batch_op.drop_index(batch_op.f('ix_alert_deliveries_alert_id'))
 
     op.drop_table('alert_deliveries')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tickets_alert_id'))
+
+    op.drop_table('tickets')
+    with op.batch_alter_table('slack_user_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_slack_user_links_user_id'))
+
+    op.drop_table('slack_user_links')
+    with op.batch_alter_table('reimbursement_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_reimbursements_org_status')
+        batch_op.drop_index(batch_op.f('ix_reimbursement_requests_payroll_batch_id'))
+        batch_op.drop_index(batch_op.f('ix_reimbursement_requests_approver_id'))
+
+    op.drop_table('reimbursement_requests')
     with op.batch_alter_table('alert_channel_routes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alert_channel_routes_workspace_id'))
 
@@ -297,14 +338,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_slack_workspaces_org_id'))
 
     op.drop_table('slack_workspaces')
-    with op.batch_alter_table('reimbursement_requests', schema=None) as batch_op:
-        batch_op.drop_index('ix_reimbursements_org_status')
-        batch_op.drop_index(batch_op.f('ix_reimbursement_requests_payroll_batch_id'))
-        batch_op.drop_index(batch_op.f('ix_reimbursement_requests_approver_id'))
-
-    op.drop_table('reimbursement_requests')
     op.drop_table('oauth_states')
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('uq_alerts_open_dedup', postgresql_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"), sqlite_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"))
         batch_op.drop_index('ix_alerts_org_fired')
         batch_op.drop_index('ix_alerts_org_dedup')
 
@@ -313,6 +349,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_org_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('payroll_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payroll_batches_org_id'))
+
+    op.drop_table('payroll_batches')
     with op.batch_alter_table('itsm_connectors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_itsm_connectors_org_id'))
 

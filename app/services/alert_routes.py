@@ -1,0 +1,95 @@
+"""Alert channels: which Slack channels receive which severities."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import SEVERITIES, AlertChannelRoute, Organization, SlackWorkspace
+
+
+class RouteError(ValueError):
+    """A channel route request that cannot be honoured; str() says why and what would work."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_severities(raw) -> list[str]:
+    """Severities from a list or a comma-separated string, validated and in canonical order."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise RouteError('severities must be a list such as ["high", "critical"]')
+    chosen = {i.strip().lower() for i in items if i.strip()}
+    unknown = chosen - set(SEVERITIES)
+    if unknown:
+        raise RouteError(f"unknown severit{'y' if len(unknown) == 1 else 'ies'} {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(SEVERITIES)}")
+    if not chosen:
+        raise RouteError("choose at least one severity: low, medium, high or critical")
+    return [s for s in SEVERITIES if s in chosen]
+
+
+def org_workspaces(org_id: int, active_only: bool = True) -> list[SlackWorkspace]:
+    """The organization's Slack workspaces."""
+    query = sa.select(SlackWorkspace).where(SlackWorkspace.org_id == org_id).order_by(SlackWorkspace.id)
+    if active_only:
+        query = query.where(SlackWorkspace.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def pick_workspace(org: Organization, team_id: str | None) -> SlackWorkspace:
+    """The workspace a route goes in: the given team, or the organization's only active workspace."""
+    workspaces = org_workspaces(org.id)
+    if not workspaces:
+        raise RouteError("Toktra is not installed in any active Slack workspace of this organization yet.", 409)
+    if team_id:
+        for workspace in workspaces:
+            if workspace.team_id == team_id:
+                return workspace
+        raise RouteError(f"no active workspace {team_id}; this organization has "
+                         + ", ".join(f"{w.team_id} ({w.team_name})" for w in workspaces))
+    if len(workspaces) > 1:
+        raise RouteError("this organization has several workspaces; say which with team_id: "
+                         + ", ".join(f"{w.team_id} ({w.team_name})" for w in workspaces))
+    return workspaces[0]
+
+
+def org_routes(org_id: int) -> list[AlertChannelRoute]:
+    """The organization's channel routes, by workspace then channel name."""
+    return list(db.session.scalars(
+        sa.select(AlertChannelRoute).join(SlackWorkspace, AlertChannelRoute.workspace_id == SlackWorkspace.id)
+        .where(SlackWorkspace.org_id == org_id).order_by(SlackWorkspace.id, AlertChannelRoute.channel_name)
+    ))
+
+
+def get_route(org_id: int, route_id: int) -> AlertChannelRoute | None:
+    """One of the organization's routes."""
+    route = db.session.get(AlertChannelRoute, route_id)
+    return route if route is not None and route.workspace.org_id == org_id else None
+
+
+def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str]) -> AlertChannelRoute:
+    """Route severities to a channel; routing starts with the next alert."""
+    route = AlertChannelRoute(workspace_id=workspace.id, channel_id=channel_id, channel_name=channel_name.lstrip("#"),
+                              severities=",".join(severities))
+    db.session.add(route)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise RouteError(f"#{channel_name or channel_id} already receives alerts; edit its severities instead.", 409) from None
+    return route
+
+
+def update_route(route: AlertChannelRoute, severities: list[str]) -> None:
+    """Change which severities a channel receives."""
+    route.severities = ",".join(severities)
+    db.session.commit()
+
+
+def remove_route(route: AlertChannelRoute) -> None:
+    """Stop routing alerts to a channel."""
+    db.session.delete(route)
+    db.session.commit()

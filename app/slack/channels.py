@@ -1,0 +1,45 @@
+"""The workspace's channels for the Alert channels page, listed by a job and cached in Redis."""
+from __future__ import annotations
+
+import json
+import time
+
+from redis.exceptions import RedisError
+
+from app.extensions import redis_connection
+
+CACHE_SECONDS = 3600
+TYPES = "public_channel,private_channel"
+
+
+def _key(workspace_id: int) -> str:
+    return f"toktra:channels:{workspace_id}"
+
+
+def cached_channels(workspace_id: int) -> tuple[list[dict] | None, float | None]:
+    """([{id, name, is_private}], listed_at) from the last listing, or (None, None) if there is none."""
+    try:
+        raw = redis_connection(fast=True).get(_key(workspace_id))
+    except RedisError:
+        return None, None
+    if raw is None:
+        return None, None
+    data = json.loads(raw)
+    return data["channels"], data["listed_at"]
+
+
+def store_channels(workspace_id: int, channels: list[dict]) -> None:
+    """Cache a complete channel listing."""
+    payload = {"channels": sorted(channels, key=lambda c: c["name"]), "listed_at": time.time()}
+    redis_connection(fast=False).set(_key(workspace_id), json.dumps(payload), ex=CACHE_SECONDS)
+
+
+def find_channel(workspace_id: int, ref: str) -> dict | None:
+    """A cached channel by id or by name (with or without '#')."""
+    channels, _ = cached_channels(workspace_id)
+    ref = ref.strip()
+    name = ref.lstrip("#").lower()
+    for channel in channels or []:
+        if channel["id"] == ref or channel["name"].lower() == name:
+            return channel
+    return None

@@ -1,0 +1,129 @@
+"""Create ticket: at most one ServiceNow incident or Jira issue per alert and connector, never a duplicate."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.itsm import ItsmError, TicketRequest, client_for
+from app.models import Alert, ItsmConnector, SlackWorkspace, Ticket, User
+from app.models.types import utcnow
+from app.services.alerts import active_connectors
+from app.slack import cards
+from app.slack.format import when
+from app.slack.respond import post_response
+from app.slack.users import linked_email, no_account_message, toktra_user_for
+from jobs import enqueue, enqueue_in
+from jobs.alerts import _button_context
+from jobs.slack_retry import reschedule_on_rate_limit
+
+log = logging.getLogger(__name__)
+
+# Another job's claim on a ticket this recent is left alone; an older one (a lost job) is taken over.
+CLAIM_TIMEOUT = dt.timedelta(minutes=2)
+MAX_ITSM_ATTEMPTS = 4
+
+
+def ticket_request(alert: Alert, tz: str) -> TicketRequest:
+    """What the ticket says: the alert's details and a link back to it."""
+    person = alert.subject_user.name + f" <{alert.subject_user.email}>" if alert.subject_user else "—"
+    link = f"{current_app.config['PUBLIC_BASE_URL']}/alerts?alert={alert.id}"
+    description = "\n".join([
+        f"Severity: {alert.severity}", f"Policy: {alert.policy}", f"Person: {person}",
+        f"Fired: {when(alert.fired_at, tz)}", "", alert.details or alert.title,
+    ])
+    return TicketRequest(correlation_key=f"toktra-alert-{alert.id}", summary=f"[Toktra] {alert.title}"[:250],
+                         description=description, link=link, severity=alert.severity)
+
+
+def _claim(alert_id: int, connector_id: int, user: User) -> tuple[Ticket, bool, bool]:
+    """(ticket row, whether this job should create it, whether the row is brand new).
+
+    The unique (alert, connector) row is claimed before the ITSM is called, so two clicks or two jobs
+    cannot both create a ticket.
+    """
+    ticket = Ticket(alert_id=alert_id, connector_id=connector_id, requested_by_id=user.id, state="creating")
+    db.session.add(ticket)
+    try:
+        db.session.commit()
+        return ticket, True, True
+    except IntegrityError:
+        db.session.rollback()
+    ticket = db.session.scalar(sa.select(Ticket).where(Ticket.alert_id == alert_id, Ticket.connector_id == connector_id)
+                               .with_for_update())
+    retry = ticket.state == "failed" or (ticket.state == "creating" and ticket.created_at < utcnow() - CLAIM_TIMEOUT)
+    if retry:
+        ticket.state, ticket.created_at, ticket.error = "creating", utcnow(), None
+    db.session.commit()
+    return ticket, retry, False
+
+
+def open_ticket(alert: Alert, connector: ItsmConnector, user: User, tz: str, attempt: int) -> str:
+    """Open (or find) the alert's ticket in one connector; returns the sentence to tell the user."""
+    ticket, mine, brand_new = _claim(alert.id, connector.id, user)
+    system = connector.name or connector.kind.replace("_", " ").title()
+    if not mine:
+        if ticket.state == "created":
+            return f"{ticket.external_key} already exists for this alert: {ticket.url}"
+        return f"A {system} ticket for this alert is being created; it will appear on the alert card."
+    request = ticket_request(alert, tz)
+    try:
+        client = client_for(connector)
+        # An earlier attempt may have reached the ITSM before failing: look it up before creating again.
+        existing = None if brand_new else client.find_ticket(request.correlation_key)
+        ref = existing or client.create_ticket(request)
+    except ItsmError as exc:
+        ticket.state, ticket.error = "failed", exc.message[:500]
+        db.session.commit()
+        if exc.retryable and attempt < MAX_ITSM_ATTEMPTS:
+            raise _Retry(exc.retry_after or 30, exc.message) from exc
+        return f"Could not create the {system} ticket: {exc.message}"
+    ticket.state, ticket.external_key, ticket.external_id, ticket.url = "created", ref.key, ref.external_id, ref.url
+    db.session.commit()
+    return f"Created {ref.key}: {ref.url}"
+
+
+class _Retry(Exception):
+    def __init__(self, seconds: int, message: str):
+        super().__init__(message)
+        self.seconds = seconds
+        self.message = message
+
+
+@reschedule_on_rate_limit
+def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                             attempt: int = 1) -> str:
+    """Create ticket, clicked in Slack: open the alert's ticket in each active connector and reply with it."""
+    workspace = db.session.get(SlackWorkspace, workspace_id)
+    if workspace is None or not workspace.active:
+        return "workspace gone"
+    user = toktra_user_for(workspace, slack_user_id)
+    if user is None:
+        post_response(response_url, *cards.notice(no_account_message(workspace, linked_email(workspace, slack_user_id))))
+        return "no account"
+    alert = db.session.get(Alert, int(_button_context(value).get("alert", 0)))
+    org = workspace.organization
+    if alert is None or alert.org_id != user.org_id:
+        post_response(response_url, *cards.notice("This alert no longer exists in Toktra."))
+        return "missing"
+    connectors = active_connectors(org.id)
+    if not connectors:
+        post_response(response_url, *cards.notice("No active ServiceNow or Jira connector is set up; an admin can "
+                                                  "add one in Toktra under Integrations → ITSM."))
+        return "no connector"
+    replies = []
+    for connector in connectors:
+        try:
+            replies.append(open_ticket(alert, connector, user, org.timezone, attempt))
+        except _Retry as retry:
+            post_response(response_url, *cards.notice(f"{retry.message} Toktra will try again in {retry.seconds} s."))
+            enqueue_in(retry.seconds, "jobs.tickets.create_ticket_from_slack", workspace_id, value, slack_user_id,
+                       response_url, attempt + 1)
+            return "retry scheduled"
+    post_response(response_url, *cards.notice("\n".join(replies)))
+    enqueue("jobs.alerts.update_alert_cards", alert.id)
+    return "; ".join(replies)
