@@ -123,3 +123,26 @@ def sweep():
     from jobs.alerts import sweep_deliveries
 
     click.echo(f"Re-queued {sweep_deliveries()} alert deliveries.")
+
+
+@toktra_cli.command("payroll-export")
+@click.option("--org", "org_ref", required=True, help="Organization id or name.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the CSV here instead of printing it.")
+def payroll_export(org_ref, output):
+    """Export every approved, not yet exported reimbursement as a CSV batch (each request exactly once)."""
+    from app.services.reimbursements import batch_csv, batch_requests, export_batch
+
+    org = _org(org_ref)
+    batch = export_batch(org)
+    if batch is None:
+        click.echo("Nothing to export: no approved requests are waiting.", err=True)
+        return
+    body = batch_csv(batch_requests(org.id, batch.id))
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as handle:
+            handle.write(body)
+        click.echo(f"Exported {batch.request_count} requests in batch {batch.id} to {output}.", err=True)
+    else:
+        click.echo(body, nl=False)
+        click.echo(f"Exported {batch.request_count} requests in batch {batch.id}.", err=True)

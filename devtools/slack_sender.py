@@ -81,7 +81,7 @@ class SlackSender:
     def action(self, action_id: str, value: str = "", user_id: str = "U0001", team_id: str = "T0001",
                response_url: str = "https://hooks.slack.com/actions/T0001/1/x", channel_id: str = "C0001",
                message_ts: str = "1700000000.000100", is_ephemeral: bool = False, action_ts: str | None = None,
-               **options):
+               state: dict | None = None, **options):
         """Send a block_actions click on a button, as Slack does (form field `payload`)."""
         payload = {
             "type": "block_actions",
@@ -98,4 +98,6 @@ class SlackSender:
             "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
                          "action_ts": action_ts or f"{time.time():.6f}"}],
         }
+        if state is not None:  # values typed into the message's input blocks
+            payload["state"] = {"values": state}
         return self.send_form({"payload": json.dumps(payload)}, **options)

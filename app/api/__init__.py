@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from app.api import alerts, budget, openapi, usage  # noqa: E402,F401
+from app.api import alerts, budget, openapi, reimbursements, usage  # noqa: E402,F401

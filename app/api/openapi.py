@@ -23,6 +23,36 @@ ROUTE_ID = {"name": "route_id", "in": "path", "required": True, "schema": {"type
 SEVERITY = {"type": "string", "enum": ["low", "medium", "high", "critical"]}
 
 SCHEMAS = {
+    "ReimbursementIn": {
+        "type": "object",
+        "required": ["employee_email", "amount", "currency", "description", "period"],
+        "additionalProperties": False,
+        "properties": {
+            "employee_email": {"type": "string", "format": "email"},
+            "amount": {"type": "string", "example": "42.50", "description": "Decimal string, at most 2 decimals."},
+            "currency": {"type": "string", "example": "USD", "pattern": "^[A-Z]{3}$"},
+            "description": {"type": "string", "maxLength": 2000},
+            "period": {"type": "string", "example": "2025-01", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            "approver_email": {"type": "string", "format": "email",
+                               "description": "Defaults to the employee's manager."},
+        },
+    },
+    "Reimbursement": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "employee_email": {"type": "string"}, "approver_email": {"type": "string"},
+            "amount": {"type": "string"}, "currency": {"type": "string"}, "period": {"type": "string"},
+            "description": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+            "decided_by": {"type": "string", "nullable": True},
+            "decided_at": {"type": "string", "format": "date-time", "nullable": True},
+            "rejection_reason": {"type": "string", "nullable": True},
+            "payroll_batch_id": {"type": "string", "nullable": True},
+            "approver_notified": {"type": "boolean"},
+            "notify_error": {"type": "string", "nullable": True},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
     "AlertIn": {
         "type": "object",
         "required": ["severity", "policy", "title"],
@@ -217,6 +247,32 @@ PATHS = {
                    "parameters": [ROUTE_ID],
                    "responses": {"204": {"description": "Removed"},
                                  "404": {"$ref": "#/components/responses/BadRequest"}, **ERRORS}},
+    },
+    "/reimbursements": {
+        "post": {"summary": "Submit a reimbursement request (the approver gets a Slack DM)",
+                 "operationId": "postReimbursement",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReimbursementIn")}}},
+                 "responses": {"201": _json(_ref("Reimbursement"), "The pending request"), **ERRORS}},
+    },
+    "/reimbursements/{request_id}": {
+        "get": {"summary": "A reimbursement request and its status", "operationId": "getReimbursement",
+                "parameters": [{"name": "request_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json(_ref("Reimbursement"), "The request"),
+                              "404": {"$ref": "#/components/responses/BadRequest"}, **ERRORS}},
+    },
+    "/payroll-exports": {
+        "post": {"summary": "Export approved requests not exported yet, as CSV (each exactly once)",
+                 "operationId": "postPayrollExport",
+                 "responses": {"201": {"description": "The new batch as CSV; X-Toktra-Batch-Id names it",
+                                       "content": {"text/csv": {"schema": {"type": "string"}}}},
+                               "204": {"description": "Nothing to export"}, **ERRORS}},
+    },
+    "/payroll-exports/{batch_id}": {
+        "get": {"summary": "Download a payroll export batch again", "operationId": "getPayrollExport",
+                "parameters": [{"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The batch as CSV",
+                                      "content": {"text/csv": {"schema": {"type": "string"}}}},
+                              "404": {"$ref": "#/components/responses/BadRequest"}, **ERRORS}},
     },
     "/openapi.json": {
         "get": {"summary": "This document", "operationId": "getOpenApi", "security": [],

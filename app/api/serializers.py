@@ -86,3 +86,24 @@ def route_json(route) -> dict:
         "last_delivery": None if route.last_delivery_at is None else {
             "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},
     }
+
+
+def reimbursement_json(request) -> dict:
+    """A reimbursement request and where it stands."""
+    return {
+        "id": request.id,
+        "employee_email": request.employee.email,
+        "approver_email": request.approver.email,
+        "amount": f"{request.amount:.2f}",
+        "currency": request.currency,
+        "period": request.period,
+        "description": request.description,
+        "status": request.status,
+        "decided_by": request.decided_by.email if request.decided_by else None,
+        "decided_at": _iso(request.decided_at),
+        "rejection_reason": request.rejection_reason,
+        "payroll_batch_id": request.payroll_batch_id,
+        "approver_notified": request.slack_message_ts is not None,
+        "notify_error": request.notify_error,
+        "created_at": _iso(request.created_at),
+    }

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, StringField
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, NumberRange, Optional, Regexp
 
 
@@ -30,3 +30,21 @@ class BudgetForm(FlaskForm):
         validators=[DataRequired(message="Enter a whole number from 1 to 100."),
                     NumberRange(min=1, max=100, message="Enter a whole number from 1 to 100.")],
     )
+
+
+class ReimbursementForm(FlaskForm):
+    """An employee's reimbursement request."""
+
+    amount = StringField("Amount", validators=[DataRequired(message="Enter the amount, such as 42.50.")])
+    currency = StringField("Currency", default="USD",
+                           validators=[DataRequired(), Regexp(r"^[A-Za-z]{3}$", message="Use a three-letter code such as USD.")])
+    period = StringField("Month", validators=[DataRequired(message="Choose the month the usage belongs to."),
+                                              Regexp(r"^\d{4}-\d{2}$", message="Use the form YYYY-MM.")])
+    description = TextAreaField("What was it for?", validators=[DataRequired(message="Say what the money was spent on.")])
+    approver_email = SelectField("Approver", choices=[], validate_choice=False)
+
+
+class DecisionForm(FlaskForm):
+    """Approve or Reject on the Approvals page (the button pressed decides)."""
+
+    reason = TextAreaField("Reason", validators=[Optional()])

@@ -61,7 +61,8 @@ def approvals():
     base = (
         sa.select(ReimbursementRequest)
         .where(ReimbursementRequest.org_id == current_user.org_id)
-        .options(selectinload(ReimbursementRequest.employee), selectinload(ReimbursementRequest.decided_by))
+        .options(selectinload(ReimbursementRequest.employee), selectinload(ReimbursementRequest.decided_by),
+                 selectinload(ReimbursementRequest.approver))
     )
     if not current_user.is_admin:
         base = base.where(ReimbursementRequest.approver_id == current_user.id)

@@ -6,7 +6,14 @@ import logging
 from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
-from app.slack.actions import ACKNOWLEDGE_ALERT, COMMANDS, CREATE_TICKET
+from app.slack.actions import (
+    ACKNOWLEDGE_ALERT,
+    APPROVE_REIMBURSEMENT,
+    COMMANDS,
+    CREATE_TICKET,
+    REJECT_REIMBURSEMENT,
+)
+from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments
 from app.slack.store import deactivate_workspace, find_workspace
 from jobs import QueueUnavailable, enqueue
@@ -63,15 +70,12 @@ QUEUE_DOWN_FOR_CLICK = (":hourglass: Toktra can't reach its job queue right now,
                         "handled. Please try again in a minute.")
 
 
-def _queue_click(job: str, ack: Ack, body: dict, context: BoltContext, respond) -> None:
+def _queue_click(job: str, ack: Ack, body: dict, context: BoltContext, respond, *extra) -> None:
     """Acknowledge a button click and queue its job; the user acting is the verified Slack user."""
     ack()
     action = body["actions"][0]
     workspace = find_workspace(context.enterprise_id, context.team_id)
-    container = body.get("container") or {}
-    args = [workspace.id, action.get("value", ""), body["user"]["id"], body["response_url"]]
-    if job == "jobs.alerts.acknowledge_from_slack":
-        args.append(bool(container.get("is_ephemeral")))
+    args = [workspace.id, action.get("value", ""), body["user"]["id"], body["response_url"], *extra]
     try:
         enqueue(job, *args)
     except QueueUnavailable:
@@ -81,12 +85,29 @@ def _queue_click(job: str, ack: Ack, body: dict, context: BoltContext, respond) 
 
 def on_acknowledge(ack: Ack, body: dict, context: BoltContext, respond) -> None:
     """Acknowledge clicked on an alert card."""
-    _queue_click("jobs.alerts.acknowledge_from_slack", ack, body, context, respond)
+    is_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+    _queue_click("jobs.alerts.acknowledge_from_slack", ack, body, context, respond, is_ephemeral)
 
 
 def on_create_ticket(ack: Ack, body: dict, context: BoltContext, respond) -> None:
     """Create ticket clicked on an alert card."""
     _queue_click("jobs.tickets.create_ticket_from_slack", ack, body, context, respond)
+
+
+def _reason(body: dict) -> str:
+    """The reason typed in the DM's input, if any."""
+    values = ((body.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}
+    return (values.get(REASON_ACTION) or {}).get("value") or ""
+
+
+def on_approve(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+    """Approve clicked on a reimbursement DM."""
+    _queue_click("jobs.reimbursements.decide_from_slack", ack, body, context, respond, True)
+
+
+def on_reject(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+    """Reject clicked on a reimbursement DM (with the reason typed above it, if any)."""
+    _queue_click("jobs.reimbursements.decide_from_slack", ack, body, context, respond, False, _reason(body))
 
 
 def register_listeners(bolt: App) -> None:
@@ -95,6 +116,8 @@ def register_listeners(bolt: App) -> None:
         bolt.command(name)(on_command)
     bolt.action(ACKNOWLEDGE_ALERT)(on_acknowledge)
     bolt.action(CREATE_TICKET)(on_create_ticket)
+    bolt.action(APPROVE_REIMBURSEMENT)(on_approve)
+    bolt.action(REJECT_REIMBURSEMENT)(on_reject)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_uninstalled")(on_app_uninstalled)
     bolt.event("tokens_revoked")(on_tokens_revoked)

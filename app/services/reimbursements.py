@@ -1,0 +1,164 @@
+"""Reimbursement requests: submission, the one final decision, and payroll export batches."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Organization, PayrollBatch, ReimbursementRequest, User
+from app.models.types import utcnow
+from app.services.accounts import find_user
+from app.services.periods import current_period
+
+MAX_AMOUNT = Decimal("1000000")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+CSV_COLUMNS = ["request_id", "employee_email", "employee_name", "amount", "currency", "period", "description",
+               "approved_by", "approved_at"]
+
+
+class ReimbursementError(ValueError):
+    """A request or decision that cannot be accepted; str() says what is wrong and what would be right."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_amount(raw) -> Decimal:
+    """A positive amount with at most two decimals, from a decimal string."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise ReimbursementError('amount must be a decimal string such as "42.50"')
+    try:
+        amount = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ReimbursementError('amount must be a decimal string such as "42.50"') from None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise ReimbursementError("amount must be more than 0 and at most 1,000,000, with at most 2 decimals")
+    return amount
+
+
+def submit_request(org: Organization, employee_email: str, amount, currency: str, description: str, period: str,
+                   approver_email: str | None = None) -> ReimbursementRequest:
+    """Validate and store a pending request; the approver defaults to the employee's manager."""
+    employee = find_user(employee_email or "", org.id)
+    if employee is None:
+        raise ReimbursementError(f"employee_email: no user with email {employee_email} in this organization")
+    value = parse_amount(amount)
+    currency = (currency or "").strip().upper()
+    if not _CURRENCY.match(currency):
+        raise ReimbursementError('currency must be a three-letter ISO 4217 code such as "USD"')
+    description = (description or "").strip()
+    if not description or len(description) > 2000:
+        raise ReimbursementError("description must say what the money was spent on (1 to 2,000 characters)")
+    if not isinstance(period, str) or not _PERIOD.match(period.strip()):
+        raise ReimbursementError('period must be a month written YYYY-MM, such as "2025-01"')
+    period = period.strip()
+    if period > current_period(org.timezone).key:
+        raise ReimbursementError(f"period {period} is in the future")
+    if approver_email:
+        approver = find_user(approver_email, org.id)
+        if approver is None:
+            raise ReimbursementError(f"approver_email: no user with email {approver_email} in this organization")
+    else:
+        approver = employee.manager
+        if approver is None:
+            raise ReimbursementError(f"{employee.email} has no manager in Toktra; give approver_email")
+    if approver.id == employee.id:
+        raise ReimbursementError("an employee cannot approve their own request; choose another approver")
+    if approver.role not in ("manager", "admin"):
+        raise ReimbursementError(f"{approver.email} is not a manager or admin, so cannot approve requests")
+    request = ReimbursementRequest(org_id=org.id, employee_id=employee.id, approver_id=approver.id, amount=value,
+                                   currency=currency, period=period, description=description)
+    db.session.add(request)
+    db.session.commit()
+    return request
+
+
+def may_decide(request: ReimbursementRequest, actor: User) -> bool:
+    """Only the assigned approver, or an admin of the same organization, decides a request."""
+    return actor.org_id == request.org_id and (actor.id == request.approver_id or actor.is_admin)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a click: whether it decided the request, and the request as it now stands."""
+
+    decided: bool
+    request: ReimbursementRequest
+
+
+def decide(request_id: int, actor: User, approve: bool, reason: str | None = None) -> Decision:
+    """Approve or reject a pending request, once: the first decision wins, races included."""
+    request = db.session.get(ReimbursementRequest, request_id)
+    if request is None or request.org_id != actor.org_id:
+        raise ReimbursementError("This reimbursement request does not exist.", 404)
+    if not may_decide(request, actor):
+        raise ReimbursementError(f"Only {request.approver.name} (the assigned approver) or an admin can decide "
+                                 "this request.", 403)
+    values = {"status": "approved" if approve else "rejected", "decided_by_id": actor.id, "decided_at": utcnow()}
+    if not approve:
+        values["rejection_reason"] = (reason or "").strip()[:2000] or None
+    won = db.session.execute(
+        sa.update(ReimbursementRequest)
+        .where(ReimbursementRequest.id == request_id, ReimbursementRequest.status == "pending")
+        .values(**values)
+    ).rowcount == 1
+    db.session.commit()
+    db.session.refresh(request)
+    return Decision(won, request)
+
+
+def export_batch(org: Organization) -> PayrollBatch | None:
+    """Put every approved, not yet exported request into a new batch (each request exactly once)."""
+    batch = PayrollBatch(id=f"pb_{utcnow():%Y%m%d}_{secrets.token_hex(6)}", org_id=org.id)
+    db.session.add(batch)
+    db.session.flush()
+    # One conditional UPDATE: concurrent exports can never take the same request.
+    claimed = db.session.execute(
+        sa.update(ReimbursementRequest)
+        .where(ReimbursementRequest.org_id == org.id, ReimbursementRequest.status == "approved",
+               ReimbursementRequest.payroll_batch_id.is_(None))
+        .values(payroll_batch_id=batch.id)
+        .returning(ReimbursementRequest.id)
+    ).scalars().all()
+    if not claimed:
+        db.session.rollback()
+        return None
+    batch.request_count = len(claimed)
+    db.session.commit()
+    return batch
+
+
+def batch_requests(org_id: int, batch_id: str) -> list[ReimbursementRequest]:
+    """The requests in a batch, oldest decision first."""
+    return list(db.session.scalars(
+        sa.select(ReimbursementRequest)
+        .where(ReimbursementRequest.org_id == org_id, ReimbursementRequest.payroll_batch_id == batch_id)
+        .options(selectinload(ReimbursementRequest.employee), selectinload(ReimbursementRequest.decided_by))
+        .order_by(ReimbursementRequest.decided_at, ReimbursementRequest.id)
+    ))
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a cell starting with = + - @ as a formula.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def batch_csv(requests: list[ReimbursementRequest]) -> str:
+    """The payroll CSV for a batch."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in requests:
+        writer.writerow([r.id, r.employee.email, _cell(r.employee.name), f"{r.amount:.2f}", r.currency, r.period,
+                         _cell(r.description), r.decided_by.email if r.decided_by else "",
+                         r.decided_at.isoformat() if r.decided_at else ""])
+    return out.getvalue()

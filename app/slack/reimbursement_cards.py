@@ -1,0 +1,95 @@
+"""Block Kit for reimbursement requests: the approver's DM and the employee's notices."""
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+
+from app.models import ReimbursementRequest
+from app.services.usage import UsageSummary
+from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT
+from app.slack.cards import Message, _code, _message, usage_table
+from app.slack.format import when
+
+REASON_BLOCK = "reimbursement-reason"
+REASON_ACTION = "reason"
+
+
+def _amount(request: ReimbursementRequest) -> str:
+    return f"{request.amount:,.2f} {request.currency}"
+
+
+def _details(request: ReimbursementRequest, usage: UsageSummary) -> list:
+    facts = (f"*Employee:* {request.employee.name} ({request.employee.email})\n"
+             f"*Amount:* {_amount(request)}\n*Period:* {usage.period.label}\n"
+             f"*Description:* {request.description[:1500]}")
+    blocks = [SectionBlock(text=MarkdownTextObject(text=facts))]
+    if usage.providers:
+        blocks.append(SectionBlock(text=MarkdownTextObject(
+            text=f"*{request.employee.name}'s LLM usage in {usage.period.label}*")))
+        blocks.append(_code(usage_table(usage)))
+    else:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"No LLM usage recorded for {request.employee.name} in {usage.period.label}.")]))
+    return blocks
+
+
+def render_request_dm(request: ReimbursementRequest, usage: UsageSummary) -> Message:
+    """The approver's DM: the request, the usage behind it, an optional reason, Approve and Reject."""
+    title = f"Reimbursement request from {request.employee.name}"
+    value = str(request.id)
+    blocks = [
+        HeaderBlock(text=title[:150]),
+        *_details(request, usage),
+        InputBlock(block_id=REASON_BLOCK, optional=True, dispatch_action=False,
+                   label="Reason (sent to the employee if you reject)",
+                   element=PlainTextInputElement(action_id=REASON_ACTION, multiline=True, max_length=2000)),
+        ActionsBlock(block_id=f"reimbursement-{request.id}", elements=[
+            ButtonElement(text="Approve", action_id=APPROVE_REIMBURSEMENT, value=value, style="primary"),
+            ButtonElement(text="Reject", action_id=REJECT_REIMBURSEMENT, value=value, style="danger",
+                          confirm=ConfirmObject(title="Reject this request?",
+                                                text=f"{request.employee.name} will be told it was rejected.",
+                                                confirm="Reject", deny="Cancel")),
+        ]),
+    ]
+    return _message(f"{title}: {_amount(request)} for {usage.period.label}", blocks)
+
+
+def decision_words(request: ReimbursementRequest, tz: str) -> str:
+    """'Approved by Max Manager at Jan 5, 2025 10:00 UTC' (with the reason for rejections)."""
+    by = request.decided_by.name if request.decided_by else "someone"
+    words = f"{'✅ Approved' if request.status == 'approved' else '❌ Rejected'} by {by} at {when(request.decided_at, tz)}"
+    if request.status == "rejected" and request.rejection_reason:
+        words += f": “{request.rejection_reason[:500]}”"
+    return words
+
+
+def render_decided_dm(request: ReimbursementRequest, usage: UsageSummary, tz: str) -> Message:
+    """The approver's DM once decided: the same details, the decision instead of the buttons."""
+    title = f"Reimbursement request from {request.employee.name}"
+    words = decision_words(request, tz)
+    if request.status == "approved":
+        words += " · queued for payroll export"
+    blocks = [HeaderBlock(text=title[:150]), *_details(request, usage),
+              SectionBlock(text=MarkdownTextObject(text=f"*{words}*"))]
+    return _message(f"{title}: {words}", blocks)
+
+
+def render_employee_notice(request: ReimbursementRequest, period_label: str, tz: str) -> Message:
+    """The DM telling the employee how their request was decided."""
+    outcome = "approved" if request.status == "approved" else "rejected"
+    text = (f"Your reimbursement request for {_amount(request)} ({period_label}) was {outcome} by "
+            f"{request.decided_by.name if request.decided_by else 'your approver'}.")
+    if request.status == "approved":
+        text += " It will be paid with the next payroll export."
+    elif request.rejection_reason:
+        text += f" Reason: “{request.rejection_reason[:1500]}”"
+    return _message(text, [SectionBlock(text=MarkdownTextObject(text=text))])
