@@ -17,7 +17,7 @@ from app.slack.channels import TYPES, store_channels
 from app.slack.format import when
 from app.slack.pacing import hold_channel, reserve_channel_slot
 from app.slack.respond import post_response
-from app.slack.users import linked_email, no_account_message, toktra_user_for
+from app.slack.users import acting_user
 from app.slack.web import (
     SlackChannelUnavailable,
     SlackError,
@@ -168,9 +168,8 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     if workspace is None or not workspace.active:
         return "workspace gone"
     context = _button_context(value)
-    user = toktra_user_for(workspace, slack_user_id)
+    user = acting_user(workspace, slack_user_id, response_url)
     if user is None:
-        post_response(response_url, *cards.notice(no_account_message(workspace, linked_email(workspace, slack_user_id))))
         return "no account"
     won, alert = acknowledge_alert(int(context.get("alert", 0)), user)
     org = workspace.organization

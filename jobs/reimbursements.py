@@ -17,7 +17,7 @@ from app.slack.reimbursement_cards import (
     render_request_dm,
 )
 from app.slack.respond import post_response
-from app.slack.users import linked_email, no_account_message, toktra_user_for
+from app.slack.users import acting_user
 from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, SlackTokenRevoked, WorkspaceClient
 from jobs import enqueue
 from jobs.slack_retry import reschedule_on_rate_limit
@@ -84,9 +84,8 @@ def decide_from_slack(workspace_id: int, value: str, slack_user_id: str, respons
     workspace = db.session.get(SlackWorkspace, workspace_id)
     if workspace is None or not workspace.active:
         return "workspace gone"
-    actor = toktra_user_for(workspace, slack_user_id)
+    actor = acting_user(workspace, slack_user_id, response_url)
     if actor is None:
-        post_response(response_url, *cards.notice(no_account_message(workspace, linked_email(workspace, slack_user_id))))
         return "no account"
     try:
         outcome = decide(int(value) if value.isdigit() else 0, actor, approve, reason)

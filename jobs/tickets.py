@@ -16,7 +16,7 @@ from app.services.alerts import active_connectors
 from app.slack import cards
 from app.slack.format import when
 from app.slack.respond import post_response
-from app.slack.users import linked_email, no_account_message, toktra_user_for
+from app.slack.users import acting_user
 from jobs import enqueue, enqueue_in
 from jobs.alerts import _button_context
 from jobs.slack_retry import reschedule_on_rate_limit
@@ -101,9 +101,8 @@ def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, 
     workspace = db.session.get(SlackWorkspace, workspace_id)
     if workspace is None or not workspace.active:
         return "workspace gone"
-    user = toktra_user_for(workspace, slack_user_id)
+    user = acting_user(workspace, slack_user_id, response_url)
     if user is None:
-        post_response(response_url, *cards.notice(no_account_message(workspace, linked_email(workspace, slack_user_id))))
         return "no account"
     alert = db.session.get(Alert, int(_button_context(value).get("alert", 0)))
     org = workspace.organization

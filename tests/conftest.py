@@ -1,6 +1,7 @@
 """Fixtures: a throwaway PostgreSQL database per run, Redis db 14, the app, clients, a real RQ worker."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -25,15 +26,24 @@ def _pg_url(dbname: str) -> str:
     return re.sub(r"/[^/]*$", f"/{dbname}", PG_ADMIN_URL)
 
 
-@pytest.fixture(scope="session")
-def pg_database():
-    """Create an empty PostgreSQL database for this test run and drop it afterwards; yield its URL."""
-    name = f"toktra_test_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def throwaway_database(prefix: str):
+    """An empty PostgreSQL database that is dropped afterwards; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield _pg_url(name)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield _pg_url(name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """An empty PostgreSQL database for this test run."""
+    with throwaway_database("toktra_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

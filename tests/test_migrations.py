@@ -1,9 +1,6 @@
 """Migrations: upgrade and downgrade on fresh PostgreSQL and SQLite, and agreement with the models."""
 from __future__ import annotations
 
-import uuid
-
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -12,18 +9,14 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import PG_ADMIN_URL, _pg_url, make_overrides
+from tests.conftest import make_overrides, throwaway_database
 
 
 @pytest.fixture
 def fresh_postgres():
     """An empty PostgreSQL database, dropped afterwards."""
-    name = f"toktra_mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _pg_url(name)
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("toktra_mig") as url:
+        yield url
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

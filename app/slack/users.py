@@ -53,3 +53,14 @@ def linked_email(workspace: SlackWorkspace, slack_user_id: str) -> str | None:
         sa.select(SlackUserLink.email).where(SlackUserLink.workspace_id == workspace.id,
                                              SlackUserLink.slack_user_id == slack_user_id)
     )
+
+
+def acting_user(workspace: SlackWorkspace, slack_user_id: str, response_url: str) -> User | None:
+    """The Toktra user behind a click or command; a Slack user without an account is told so, and None returned."""
+    from app.slack.cards import notice
+    from app.slack.respond import post_response
+
+    user = toktra_user_for(workspace, slack_user_id)
+    if user is None:
+        post_response(response_url, *notice(no_account_message(workspace, linked_email(workspace, slack_user_id))))
+    return user
