@@ -5,12 +5,11 @@ import logging
 
 from flask import Flask, current_app
 from slack_bolt import App
-from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 
 from app.slack.dedupe import dedupe_middleware, delivery_key, forget_delivery
 from app.slack.listeners import register_listeners
 from app.slack.oauth import oauth_settings
-from app.slack.store import WorkspaceInstallationStore
+from app.slack.authorize import StoredWorkspaceAuthorize
 from app.slack.web import web_client
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,6 @@ def build_bolt_app(flask_app: Flask) -> App:
     config = flask_app.config
     with flask_app.app_context():
         client = web_client()
-    store = WorkspaceInstallationStore()
     settings = oauth_settings(config) if oauth_enabled(config) else None
 
     bolt = App(
@@ -40,14 +38,7 @@ def build_bolt_app(flask_app: Flask) -> App:
         client=client,
         # Listeners only acknowledge and enqueue, so run them on the request thread: no executor hop.
         process_before_response=True,
-        authorize=InstallationStoreAuthorize(
-            logger=log,
-            installation_store=store,
-            client_id=config["SLACK_CLIENT_ID"] or None,
-            client_secret=config["SLACK_CLIENT_SECRET"] or None,
-            bot_only=True,
-            client=client,
-        ),
+        authorize=StoredWorkspaceAuthorize(),
         user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE,
         oauth_settings=settings,
         request_verification_enabled=True,

@@ -15,6 +15,7 @@ from app.slack.actions import (
 )
 from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments
+from app.slack.authorize import WORKSPACE_ID
 from app.slack.store import deactivate_workspace, find_workspace
 from jobs import QueueUnavailable, enqueue
 
@@ -23,11 +24,8 @@ log = logging.getLogger(__name__)
 
 def on_app_mention(event: dict, context: BoltContext) -> None:
     """@Toktra in a channel: reply in the thread with what the app does (from a job)."""
-    workspace = find_workspace(context.enterprise_id, context.team_id)
-    if workspace is None or not workspace.active:
-        return
     # QueueUnavailable propagates: the 5xx makes Slack retry the event later.
-    enqueue("jobs.slack.reply_to_mention", workspace.id, event["channel"],
+    enqueue("jobs.slack.reply_to_mention", context[WORKSPACE_ID], event["channel"],
             event.get("thread_ts") or event["ts"], event.get("user", ""))
 
 
@@ -54,9 +52,8 @@ def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
     if problem:
         ack(problem)
         return
-    workspace = find_workspace(context.enterprise_id, context.team_id)
     try:
-        enqueue("jobs.commands.run_command", workspace.id, name, command.get("text", ""),
+        enqueue("jobs.commands.run_command", context[WORKSPACE_ID], name, command.get("text", ""),
                 command["user_id"], command["response_url"])
     except QueueUnavailable:
         log.error("queue unavailable: %s from %s not answered", name, command.get("user_id"))
@@ -74,8 +71,7 @@ def _queue_click(job: str, ack: Ack, body: dict, context: BoltContext, respond, 
     """Acknowledge a button click and queue its job; the user acting is the verified Slack user."""
     ack()
     action = body["actions"][0]
-    workspace = find_workspace(context.enterprise_id, context.team_id)
-    args = [workspace.id, action.get("value", ""), body["user"]["id"], body["response_url"], *extra]
+    args = [context[WORKSPACE_ID], action.get("value", ""), body["user"]["id"], body["response_url"], *extra]
     try:
         enqueue(job, *args)
     except QueueUnavailable:
