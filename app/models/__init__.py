@@ -4,10 +4,10 @@ from app.models.itsm import ItsmConnector, Ticket
 from app.models.org import ApiKey, Organization, Role, User
 from app.models.reimbursements import PayrollBatch, ReimbursementRequest
 from app.models.slack import AlertChannelRoute, OAuthState, SlackUserLink, SlackWorkspace
-from app.models.usage import UsageRecord, UsageRollup
+from app.models.usage import UsagePeriodTotal, UsageRecord, UsageRollup
 
 __all__ = [
     "SEVERITIES", "Alert", "AlertChannelRoute", "AlertDelivery", "ApiKey", "ItsmConnector",
     "OAuthState", "Organization", "PayrollBatch", "ReimbursementRequest", "Role", "Severity", "SlackUserLink",
-    "SlackWorkspace", "Ticket", "UsageRecord", "UsageRollup", "User",
+    "SlackWorkspace", "Ticket", "UsagePeriodTotal", "UsageRecord", "UsageRollup", "User",
 ]

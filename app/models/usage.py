@@ -48,3 +48,16 @@ class UsageRollup(db.Model):
     output_tokens: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     event_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class UsagePeriodTotal(db.Model):
+    """The organization's totals per billing period: its budget figure is one row, however many people."""
+
+    __tablename__ = "usage_period_totals"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    input_tokens: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    event_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)

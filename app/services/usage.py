@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import Organization, UsageRecord, UsageRollup, User
+from app.models import Organization, UsagePeriodTotal, UsageRecord, UsageRollup, User
 from app.models.types import to_micros
 from app.services.periods import Period, current_period, period_key
 from app.services.providers import display_name, normalize_provider
@@ -186,35 +186,35 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
     return result
 
 
-def _add_to_rollup(org_id: int, rows: list[dict]) -> None:
-    """Add newly stored events to the rollup in one upsert (sorted keys avoid deadlocks)."""
-    deltas: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
-    for row in rows:
-        delta = deltas[(row["period"], row["user_id"], row["provider"])]
-        delta[0] += row["input_tokens"]
-        delta[1] += row["output_tokens"]
-        delta[2] += row["cost_usd"]
-        delta[3] += 1
-    if not deltas:
-        return
-    stmt = _insert(UsageRollup)
+SUMMED = ("input_tokens", "output_tokens", "cost_usd", "event_count")
+
+
+def _add(model, keys: list[str], deltas: dict[tuple, list], org_id: int) -> None:
+    """Add deltas to a totals table in one upsert; sorted keys keep concurrent batches from deadlocking."""
+    stmt = _insert(model)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["org_id", "period", "user_id", "provider"],
-        set_={
-            "input_tokens": UsageRollup.input_tokens + stmt.excluded.input_tokens,
-            "output_tokens": UsageRollup.output_tokens + stmt.excluded.output_tokens,
-            "cost_usd": UsageRollup.cost_usd + stmt.excluded.cost_usd,
-            "event_count": UsageRollup.event_count + stmt.excluded.event_count,
-        },
+        index_elements=["org_id", *keys],
+        set_={column: getattr(model, column) + getattr(stmt.excluded, column) for column in SUMMED},
     )
-    db.session.execute(
-        stmt,
-        [
-            {"org_id": org_id, "period": period, "user_id": user_id, "provider": provider,
-             "input_tokens": d[0], "output_tokens": d[1], "cost_usd": d[2], "event_count": d[3]}
-            for (period, user_id, provider), d in sorted(deltas.items())
-        ],
-    )
+    db.session.execute(stmt, [
+        {"org_id": org_id, **dict(zip(keys, key)), **dict(zip(SUMMED, delta))} for key, delta in sorted(deltas.items())
+    ])
+
+
+
+def _add_to_rollup(org_id: int, rows: list[dict]) -> None:
+    """Add newly stored events to the per-person rollup and to the organization's period totals."""
+    per_person: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    per_period: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    for row in rows:
+        for delta in (per_person[(row["period"], row["user_id"], row["provider"])], per_period[(row["period"],)]):
+            delta[0] += row["input_tokens"]
+            delta[1] += row["output_tokens"]
+            delta[2] += row["cost_usd"]
+            delta[3] += 1
+    if rows:
+        _add(UsageRollup, ["period", "user_id", "provider"], per_person, org_id)
+        _add(UsagePeriodTotal, ["period"], per_period, org_id)
 
 
 def usage_summary(org: Organization, user: User | None = None, period: Period | None = None) -> UsageSummary:
@@ -250,9 +250,8 @@ def period_spend(org: Organization, period: Period | None = None) -> Decimal:
     """The organization's total cost in a period (current by default)."""
     period = period or current_period(org.timezone)
     spent = db.session.scalar(
-        sa.select(sa.func.sum(UsageRollup.cost_usd)).where(
-            UsageRollup.org_id == org.id, UsageRollup.period == period.key
-        )
+        sa.select(UsagePeriodTotal.cost_usd).where(UsagePeriodTotal.org_id == org.id,
+                                                   UsagePeriodTotal.period == period.key)
     )
     return spent if spent is not None else Decimal("0.000000")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 05:02:40.511986
+Create Date: 2026-11-30 05:32:50.331286
 
 """
 from alembic import op
@@ -77,6 +77,16 @@ def upgrade():
     with op.batch_alter_table('payroll_batches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payroll_batches_org_id'), ['org_id'], unique=False)
 
+    op.create_table('usage_period_totals',
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('input_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('output_tokens', sa.BigInteger(), nullable=False),
+    sa.Column('cost_usd', sa.BigInteger(), nullable=False),
+    sa.Column('event_count', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_usage_period_totals_org_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('org_id', 'period', name=op.f('pk_usage_period_totals'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -349,6 +359,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_org_id'))
 
     op.drop_table('users')
+    op.drop_table('usage_period_totals')
     with op.batch_alter_table('payroll_batches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payroll_batches_org_id'))
 
