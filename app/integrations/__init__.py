@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("integrations", __name__)
 
 from app.integrations import routes  # noqa: E402,F401
+from app.integrations import alert_channels, itsm  # noqa: E402,F401

@@ -1,0 +1,335 @@
+"""Integrations → Slack → Alert channels: which Slack channels receive which alert severities (admins only).
+
+The web process never calls Slack: the channel list comes from the cache a job fills
+(jobs.alerts.refresh_channel_list) and test alerts are sent by jobs.alerts.send_test_alert.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from redis.exceptions import RedisError
+
+from app.dashboard.auth import role_required
+from app.extensions import redis_connection
+from app.integrations import bp
+from app.integrations.forms import ActionForm, AddChannelForm, RouteSeveritiesForm
+from app.models import SEVERITIES, SlackWorkspace
+from app.services.alert_routes import (
+    RouteError,
+    add_route,
+    get_route,
+    org_routes,
+    org_workspaces,
+    remove_route,
+    update_route,
+)
+from app.slack.channels import cached_channels, find_channel
+from jobs import QueueUnavailable, enqueue
+
+PENDING_SECONDS = 60  # how long the page waits (and polls) for a queued job's result
+QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
+
+
+# --------------------------------------------------------------------------------- pending markers (Redis)
+
+def _mark(key: str) -> bool:
+    """Remember that a job was queued now; False if Redis is unreachable."""
+    try:
+        redis_connection(fast=True).set(key, repr(time.time()), ex=PENDING_SECONDS)
+        return True
+    except RedisError:
+        return False
+
+
+def _unmark(key: str) -> None:
+    try:
+        redis_connection(fast=True).delete(key)
+    except RedisError:
+        pass
+
+
+def _marked_at(key: str) -> float | None:
+    try:
+        raw = redis_connection(fast=True).get(key)
+    except RedisError:
+        return None
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _list_key(workspace_id: int) -> str:
+    return f"toktra:channels:requested:{workspace_id}"
+
+
+def _test_key(route_id: int) -> str:
+    return f"toktra:route-test:{route_id}"
+
+
+def _testing(routes) -> set[int]:
+    """The routes whose queued test alert has not reported back yet."""
+    if not routes:
+        return set()
+    try:
+        values = redis_connection(fast=True).mget([_test_key(r.id) for r in routes])
+    except RedisError:
+        return set()
+    pending = set()
+    for route, raw in zip(routes, values):
+        try:
+            asked = float(raw) if raw is not None else None
+        except ValueError:
+            continue
+        if asked is not None and (route.last_delivery_at is None or route.last_delivery_at.timestamp() < asked):
+            pending.add(route.id)
+    return pending
+
+
+def queue_channel_list(workspace: SlackWorkspace, force: bool = False) -> str | None:
+    """Queue a listing of the workspace's channels (once per minute unless forced); an error text or None."""
+    if not force and _marked_at(_list_key(workspace.id)) is not None:
+        return None  # already queued recently
+    _mark(_list_key(workspace.id))  # before queueing, so a fast worker's result is never older than the mark
+    try:
+        enqueue("jobs.alerts.refresh_channel_list", workspace.id)
+    except QueueUnavailable:
+        _unmark(_list_key(workspace.id))
+        return QUEUE_DOWN.format(what="Toktra cannot load the channel list from Slack")
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- helpers
+
+def _label(workspace: SlackWorkspace) -> str:
+    return workspace.team_name or workspace.team_id
+
+
+def _severity_words(severities: list[str]) -> str:
+    if len(severities) == 1:
+        return severities[0]
+    return ", ".join(severities[:-1]) + " and " + severities[-1]
+
+
+def _page_url(workspace_id: int | None = None, several: bool = False, **args) -> str:
+    if several and workspace_id:
+        args["workspace"] = workspace_id
+    return url_for("integrations.alert_channels", **args)
+
+
+def _current_workspace(workspaces: list[SlackWorkspace], wanted: int | None) -> SlackWorkspace | None:
+    for workspace in workspaces:
+        if workspace.id == wanted:
+            return workspace
+    return workspaces[0] if workspaces else None
+
+
+def _route_or_404(route_id: int):
+    route = get_route(current_user.org_id, route_id)
+    if route is None:
+        abort(404, description="That alert channel does not exist (any more) in your organization.")
+    return route
+
+
+def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = None, edit_id: int | None = None,
+            edit_form: RouteSeveritiesForm | None = None, status: int = 200):
+    """The page: the routed channels and the Add channel form for one workspace."""
+    org = current_user.organization
+    workspaces = org_workspaces(org.id)
+    all_workspaces = org_workspaces(org.id, active_only=False)
+    routes = org_routes(org.id)
+    workspace = _current_workspace(workspaces, workspace_id)
+
+    channels, listed_at, loading_error, requested_at = None, None, None, None
+    if workspace is not None:
+        channels, listed_at = cached_channels(workspace.id)
+        if channels is None and request.method == "GET":
+            loading_error = queue_channel_list(workspace)
+        requested_at = _marked_at(_list_key(workspace.id))
+    refreshing = channels is not None and requested_at is not None and listed_at is not None \
+        and requested_at > listed_at
+
+    routed_ids = {r.channel_id for r in routes if workspace is not None and r.workspace_id == workspace.id}
+    testing = _testing(routes)
+
+    if add_form is None:
+        add_form = AddChannelForm(formdata=None)
+    if workspace is not None:
+        add_form.workspace_id.data = workspace.id
+    options = [("", "Choose a channel…")]
+    for channel in channels or []:
+        suffix = " (private)" if channel.get("is_private") else ""
+        if channel["id"] in routed_ids:
+            suffix += " — already receives alerts"
+        options.append((channel["id"], f"#{channel['name']}{suffix}"))
+
+    if edit_id is not None and edit_form is None:
+        route = next((r for r in routes if r.id == edit_id), None)
+        if route is not None:
+            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list)
+        else:
+            edit_id = None
+
+    # Without JavaScript the page reloads itself while the channel list loads; with it, it polls in place.
+    poll = request.method == "GET"
+    meta_refresh = poll and workspace is not None and channels is None and not loading_error
+    return render_template(
+        "alert_channels.html",
+        workspaces=workspaces, several=len(workspaces) > 1, show_workspace=len(all_workspaces) > 1,
+        workspace=workspace, routes=routes, channels=channels, channel_options=options, routed_ids=routed_ids,
+        listed_at=dt.datetime.fromtimestamp(listed_at, dt.timezone.utc) if listed_at else None,
+        loading_error=loading_error, refreshing=refreshing, testing=testing,
+        add_form=add_form, edit_id=edit_id, edit_form=edit_form or RouteSeveritiesForm(formdata=None),
+        action_form=ActionForm(), poll=poll, meta_refresh=meta_refresh, severities=SEVERITIES,
+        workspace_label=_label,
+    ), status
+
+
+# -------------------------------------------------------------------------------------------------- routes
+
+@bp.get("/integrations/slack/alert-channels")
+@role_required("admin")
+def alert_channels():
+    """The routed channels, the Add channel form and (with ?edit=<id>) one route's severities in edit."""
+    return _render(workspace_id=request.args.get("workspace", type=int),
+                   edit_id=request.args.get("edit", type=int))
+
+
+@bp.post("/integrations/slack/alert-channels")
+@role_required("admin")
+def alert_channel_add():
+    """Route the chosen severities to a channel picked from the list or typed by name."""
+    form = AddChannelForm()
+    workspaces = org_workspaces(current_user.org_id)
+    if not workspaces:
+        flash("Toktra is not installed in an active Slack workspace of your organization yet; "
+              "install it from Integrations → Slack first.", "error")
+        return redirect(url_for("integrations.alert_channels"), 303)
+    form.validate_on_submit()  # field errors are shown next to their fields below
+    if len(workspaces) == 1:
+        workspace = workspaces[0]
+        form.workspace_id.errors = []  # not shown: there is nothing to choose
+    else:
+        workspace = next((w for w in workspaces if w.id == form.workspace_id.data), None)
+        if workspace is None:
+            form.workspace_id.errors = [*form.workspace_id.errors, "Choose one of your Slack workspaces."]
+            return _render(form, status=400)
+    channel, status = _resolve_channel(form, workspace)
+    if channel is None or form.errors:
+        return _render(form, workspace.id, status=status if channel is None else 400)
+    severities = form.severities.data
+    ordered = [s for s in SEVERITIES if s in severities]
+    try:
+        add_route(workspace, channel["id"], channel["name"], ordered)
+    except RouteError as exc:
+        field = form.channel_name if form.channel_name.data else form.channel_id
+        field.errors = [*field.errors, str(exc)]
+        return _render(form, workspace.id, status=exc.status)
+    flash(f"#{channel['name']} now receives {_severity_words(ordered)} alerts.", "success")
+    return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
+
+
+def _resolve_channel(form: AddChannelForm, workspace: SlackWorkspace) -> tuple[dict | None, int]:
+    """The channel the form names (from the list or typed); field errors otherwise."""
+    picked, typed = (form.channel_id.data or "").strip(), (form.channel_name.data or "").strip()
+    if not picked and not typed:
+        form.channel_id.errors = [*form.channel_id.errors, "Choose a channel from the list, or type its name."]
+        return None, 400
+    channels, _ = cached_channels(workspace.id)
+    if channels is None:
+        problem = queue_channel_list(workspace)
+        field = form.channel_name if typed else form.channel_id
+        field.errors = [*field.errors, problem or (
+            f"Toktra is still loading the channel list of {_label(workspace)} from Slack; "
+            "try again in a few seconds.")]
+        return None, 503 if problem else 409
+    chosen = None
+    if picked:
+        chosen = find_channel(workspace.id, picked)
+        if chosen is None or chosen["id"] != picked:
+            form.channel_id.errors = [*form.channel_id.errors,
+                                      f"That channel is not in Toktra's list for {_label(workspace)} (any more); "
+                                      "refresh the channel list and choose again."]
+            return None, 400
+    if typed:
+        named = find_channel(workspace.id, typed)
+        if named is None:
+            form.channel_name.errors = [*form.channel_name.errors,
+                                        f"No channel named #{typed.lstrip('#')} that Toktra can post to in "
+                                        f"{_label(workspace)}; invite @Toktra to private channels first, "
+                                        "or refresh the list."]
+            return None, 400
+        if chosen is not None and named["id"] != chosen["id"]:
+            form.channel_name.errors = [*form.channel_name.errors,
+                                        f"You chose #{chosen['name']} in the list but typed #{named['name']}; "
+                                        "keep only one."]
+            return None, 400
+        chosen = named
+    return chosen, 200
+
+
+@bp.post("/integrations/slack/alert-channels/<int:route_id>")
+@role_required("admin")
+def alert_channel_update(route_id: int):
+    """Save the severities a channel receives."""
+    route = _route_or_404(route_id)
+    form = RouteSeveritiesForm()
+    if not form.validate_on_submit():
+        return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
+    ordered = [s for s in SEVERITIES if s in form.severities.data]
+    update_route(route, ordered)
+    flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts.", "success")
+    return redirect(url_for("integrations.alert_channels"), 303)
+
+
+@bp.post("/integrations/slack/alert-channels/<int:route_id>/remove")
+@role_required("admin")
+def alert_channel_remove(route_id: int):
+    """Stop sending alerts to a channel."""
+    route = _route_or_404(route_id)
+    if ActionForm().validate_on_submit():
+        name = route.channel_name or route.channel_id
+        remove_route(route)
+        flash(f"#{name} no longer receives alerts.", "success")
+    return redirect(url_for("integrations.alert_channels"), 303)
+
+
+@bp.post("/integrations/slack/alert-channels/<int:route_id>/test")
+@role_required("admin")
+def alert_channel_test(route_id: int):
+    """Queue a test message to the channel; the page shows how it went once the job ran."""
+    route = _route_or_404(route_id)
+    name = route.channel_name or route.channel_id
+    if ActionForm().validate_on_submit():
+        _mark(_test_key(route.id))  # before queueing, so a fast worker's result is never older than the mark
+        try:
+            enqueue("jobs.alerts.send_test_alert", route.id)
+        except QueueUnavailable:
+            _unmark(_test_key(route.id))
+            flash(QUEUE_DOWN.format(what=f"the test alert for #{name} was not sent"), "error")
+        else:
+            flash(f"Test alert queued for #{name}", "success")
+    return redirect(url_for("integrations.alert_channels") + f"#route-{route.id}", 303)
+
+
+@bp.post("/integrations/slack/alert-channels/refresh")
+@role_required("admin")
+def alert_channels_refresh():
+    """Queue a fresh listing of a workspace's channels from Slack."""
+    workspaces = org_workspaces(current_user.org_id)
+    wanted = request.form.get("workspace_id", type=int)
+    if wanted is None and len(workspaces) == 1:
+        wanted = workspaces[0].id
+    workspace = next((w for w in workspaces if w.id == wanted), None)
+    if workspace is None:
+        abort(404, description="That Slack workspace is not installed (or not active) in your organization.")
+    if ActionForm().validate_on_submit():
+        problem = queue_channel_list(workspace, force=True)
+        if problem:
+            flash(problem, "error")
+        else:
+            flash(f"Refreshing the channel list of {_label(workspace)} from Slack…", "info")
+    return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)

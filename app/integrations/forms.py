@@ -1,0 +1,122 @@
+"""Forms for Integrations → Slack → Alert channels and Integrations → ITSM (Flask-WTF: each carries a CSRF token)."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectMultipleField, StringField
+from wtforms.validators import Email, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.models import SEVERITIES
+
+JIRA_PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,99}")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several values under one name (checkboxes); the templates render them, the form checks them."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _severities_field() -> MultiCheckboxField:
+    return MultiCheckboxField("Severities", validate_choice=False)
+
+
+def _check_severities(field) -> None:
+    chosen = field.data or []
+    unknown = [s for s in chosen if s not in SEVERITIES]
+    if unknown:
+        raise ValidationError(f"Choose from {', '.join(SEVERITIES)}.")
+    if not chosen:
+        raise ValidationError("Choose at least one severity: low, medium, high or critical.")
+
+
+class ActionForm(FlaskForm):
+    """An empty form whose CSRF token protects a button (remove, test, refresh, delete, ...)."""
+
+
+class AddChannelForm(FlaskForm):
+    """Route alerts of some severities to a Slack channel picked from the list or typed by name."""
+
+    workspace_id = IntegerField("Slack workspace", validators=[Optional()])
+    channel_id = StringField("Channel", validators=[Optional(), Length(max=32)])
+    channel_name = StringField("Or type a channel name", validators=[Optional(), Length(max=200)],
+                               filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    severities = _severities_field()
+
+    def validate_severities(self, field):
+        _check_severities(field)
+
+
+class RouteSeveritiesForm(FlaskForm):
+    """Change which severities a channel receives."""
+
+    severities = _severities_field()
+
+    def validate_severities(self, field):
+        _check_severities(field)
+
+
+# ----------------------------------------------------------------------------------------------------- ITSM
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ConnectorForm(FlaskForm):
+    """One ITSM connector. Which fields apply depends on the kind; secrets are never rendered back."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=200)], filters=[_strip])
+    base_url = StringField("URL", validators=[Length(max=500)], filters=[_strip])
+    # ServiceNow
+    auth = StringField("Sign in with", default="basic")  # basic (username and password) | oauth (token)
+    username = StringField("Username", validators=[Optional(), Length(max=200)], filters=[_strip])
+    password = PasswordField("Password", validators=[Optional(), Length(max=1000)])
+    assignment_group = StringField("Assignment group", validators=[Optional(), Length(max=200)], filters=[_strip])
+    # Jira Cloud
+    email = EmailField("Email", validators=[Optional(), Email(message="Enter the Atlassian account's email address."),
+                                            Length(max=320)], filters=[_strip])
+    api_token = PasswordField("API token", validators=[Optional(), Length(max=1000)])
+    # Jira Server / Data Center, and ServiceNow OAuth
+    token = PasswordField("Token", validators=[Optional(), Length(max=2000)])
+    # Jira
+    project = StringField("Project key", validators=[Optional(), Length(max=100)],
+                          filters=[lambda v: v.strip().upper() if isinstance(v, str) else v])
+    issue_type = StringField("Issue type", validators=[Optional(), Length(max=100)], filters=[_strip])
+
+    def validate_project(self, field):
+        if field.data and not JIRA_PROJECT_KEY.fullmatch(field.data):
+            raise ValidationError("Enter the project's key, such as OPS: letters, digits and _, "
+                                  "starting with a letter.")
+
+
+def check_base_url(raw: str, require_https: bool, what: str, example: str = "https://acme.example") -> str:
+    """The URL without a trailing slash, or ValueError saying what is wrong with it."""
+    url = (raw or "").strip().rstrip("/")
+    if not url:
+        raise ValueError(f"Enter the {what}, such as {example}.")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError(f"The {what} is not a valid URL.") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"Enter the full {what}, starting with https://.")
+    if parts.scheme != "https" and require_https:
+        raise ValueError(f"The {what} must start with https:// so that credentials are sent encrypted.")
+    if parts.username or parts.password:
+        raise ValueError(f"Put the credentials in their own fields, not in the {what}.")
+    if parts.query or parts.fragment:
+        raise ValueError(f"The {what} cannot contain ? or #; enter only the address of the site.")
+    if any(c.isspace() for c in url):
+        raise ValueError(f"The {what} cannot contain spaces.")
+    return url
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two base URLs point at the same scheme, host and port (a stored secret may follow)."""
+    pa, pb = urlsplit(a or ""), urlsplit(b or "")
+    return (pa.scheme, (pa.hostname or "").lower(), pa.port) == (pb.scheme, (pb.hostname or "").lower(), pb.port)
