@@ -116,7 +116,9 @@ def deliver_alert(delivery_id: int, slot_reserved: bool = False) -> str:
         enqueue_in(exc.retry_after, "jobs.alerts.deliver_alert", delivery_id, True)
         return f"rate limited, retry in {exc.retry_after}s"
     except (SlackChannelUnavailable, SlackTokenRevoked) as exc:
-        words = failure_in_words(exc.error if workspace.active else "workspace inactive")
+        # A workspace found inactive before the call has no Slack error of its own to explain.
+        known = exc.error in FAILURE_WORDS or isinstance(exc, SlackChannelUnavailable)
+        words = failure_in_words(exc.error if known else "workspace inactive")
         delivery.state, delivery.last_error = "failed", words
         _record_on_route(delivery, False, words)
         db.session.commit()

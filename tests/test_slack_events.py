@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import SlackWorkspace
-from tests.conftest import fresh
+
 
 
 def mention(text="<@UT0001BOT> help", user="U0001", ts="1700000000.000100", channel="C0001"):

@@ -5,7 +5,7 @@ import hashlib
 
 from slack_sdk.webhook import WebhookClient
 
-from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, _retry_after
+from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, retry_after_seconds
 
 GONE = {"expired_url", "used_url", "invalid_token", "no_active_hooks"}
 
@@ -25,7 +25,7 @@ def post_response(url: str, text: str, blocks: list[dict], replace_original: boo
         return
     body = (response.body or "").strip()
     if response.status_code == 429:
-        raise SlackRateLimited(_retry_after(response.headers), "response_url")
+        raise SlackRateLimited(retry_after_seconds(response.headers), "response_url")
     if response.status_code in (404, 410) or body in GONE:
         raise SlackChannelUnavailable(body or "expired_url", "response_url")
     raise SlackError(body or f"http_{response.status_code}", "response_url")

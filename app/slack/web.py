@@ -55,7 +55,8 @@ def web_client(token: str | None = None) -> WebClient:
     )
 
 
-def _retry_after(headers) -> int:
+def retry_after_seconds(headers) -> int:
+    """Slack's Retry-After header in whole seconds (at least 1)."""
     for name, value in (headers or {}).items():
         if name.lower() == "retry-after":
             value = value[0] if isinstance(value, list) else value
@@ -113,7 +114,7 @@ class WorkspaceClient:
         response = exc.response
         error = response.get("error", "unknown_error") if isinstance(response.data, dict) else "unknown_error"
         if response.status_code == 429 or error == "ratelimited":
-            return SlackRateLimited(_retry_after(response.headers), method)
+            return SlackRateLimited(retry_after_seconds(response.headers), method)
         if error in TOKEN_ERRORS:
             deactivate_workspace(self.workspace_id, f"Slack said {error}")
             return SlackTokenRevoked(error, method)
