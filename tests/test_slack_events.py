@@ -121,3 +121,11 @@ def test_slack_is_refused_clearly_when_not_configured(client, app):
     response = client.post("/slack/events", data="{}", headers={"Content-Type": "application/json"})
     assert response.status_code == 503
     assert "set SLACK_SIGNING_SECRET" in response.json["error"]["message"]
+
+
+def test_a_repeated_button_click_delivery_is_handled_once(signed, slack, workspace, queue):
+    for _ in range(2):
+        response = signed.action("toktra_alert_acknowledge", '{"alert": 1}', user_id="U0001",
+                                 action_ts="1700000001.000200")
+        assert response.status_code == 200
+    assert len(queue) == 1
