@@ -948,8 +948,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  app token {args.app_token}; response_url base {emulator.response_url('<name>')}", flush=True)
     print("Ctrl+C to stop.", flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        threading.Event().wait()  # serve until Ctrl+C
     except KeyboardInterrupt:
         pass
     finally:
