@@ -6,16 +6,15 @@ The web process never calls Slack: the channel list comes from the cache a job f
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from redis.exceptions import RedisError
 
 from app.dashboard.auth import role_required
-from app.extensions import redis_connection
+
 from app.integrations import bp
 from app.integrations.forms import ActionForm, AddChannelForm, RouteSeveritiesForm
+from app.integrations.pending import asked_at, queue_marked, waiting
 from app.models import SEVERITIES, SlackWorkspace
 from app.services.alert_routes import (
     RouteError,
@@ -27,39 +26,8 @@ from app.services.alert_routes import (
     update_route,
 )
 from app.slack.channels import cached_channels, find_channel
-from jobs import QueueUnavailable, enqueue
 
-PENDING_SECONDS = 60  # how long the page waits (and polls) for a queued job's result
 QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
-
-
-# --------------------------------------------------------------------------------- pending markers (Redis)
-
-def _mark(key: str) -> bool:
-    """Remember that a job was queued now; False if Redis is unreachable."""
-    try:
-        redis_connection(fast=True).set(key, repr(time.time()), ex=PENDING_SECONDS)
-        return True
-    except RedisError:
-        return False
-
-
-def _unmark(key: str) -> None:
-    try:
-        redis_connection(fast=True).delete(key)
-    except RedisError:
-        pass
-
-
-def _marked_at(key: str) -> float | None:
-    try:
-        raw = redis_connection(fast=True).get(key)
-    except RedisError:
-        return None
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None
 
 
 def _list_key(workspace_id: int) -> str:
@@ -72,32 +40,14 @@ def _test_key(route_id: int) -> str:
 
 def _testing(routes) -> set[int]:
     """The routes whose queued test alert has not reported back yet."""
-    if not routes:
-        return set()
-    try:
-        values = redis_connection(fast=True).mget([_test_key(r.id) for r in routes])
-    except RedisError:
-        return set()
-    pending = set()
-    for route, raw in zip(routes, values):
-        try:
-            asked = float(raw) if raw is not None else None
-        except ValueError:
-            continue
-        if asked is not None and (route.last_delivery_at is None or route.last_delivery_at.timestamp() < asked):
-            pending.add(route.id)
-    return pending
+    return waiting(routes, lambda r: _test_key(r.id), lambda r: r.last_delivery_at)
 
 
 def queue_channel_list(workspace: SlackWorkspace, force: bool = False) -> str | None:
     """Queue a listing of the workspace's channels (once per minute unless forced); an error text or None."""
-    if not force and _marked_at(_list_key(workspace.id)) is not None:
+    if not force and asked_at(_list_key(workspace.id)) is not None:
         return None  # already queued recently
-    _mark(_list_key(workspace.id))  # before queueing, so a fast worker's result is never older than the mark
-    try:
-        enqueue("jobs.alerts.refresh_channel_list", workspace.id)
-    except QueueUnavailable:
-        _unmark(_list_key(workspace.id))
+    if not queue_marked(_list_key(workspace.id), "jobs.alerts.refresh_channel_list", workspace.id):
         return QUEUE_DOWN.format(what="Toktra cannot load the channel list from Slack")
     return None
 
@@ -148,7 +98,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         channels, listed_at = cached_channels(workspace.id)
         if channels is None and request.method == "GET":
             loading_error = queue_channel_list(workspace)
-        requested_at = _marked_at(_list_key(workspace.id))
+        requested_at = asked_at(_list_key(workspace.id))
     refreshing = channels is not None and requested_at is not None and listed_at is not None \
         and requested_at > listed_at
 
@@ -304,11 +254,7 @@ def alert_channel_test(route_id: int):
     route = _route_or_404(route_id)
     name = route.channel_name or route.channel_id
     if ActionForm().validate_on_submit():
-        _mark(_test_key(route.id))  # before queueing, so a fast worker's result is never older than the mark
-        try:
-            enqueue("jobs.alerts.send_test_alert", route.id)
-        except QueueUnavailable:
-            _unmark(_test_key(route.id))
+        if not queue_marked(_test_key(route.id), "jobs.alerts.send_test_alert", route.id):
             flash(QUEUE_DOWN.format(what=f"the test alert for #{name} was not sent"), "error")
         else:
             flash(f"Test alert queued for #{name}", "success")

@@ -7,22 +7,19 @@ the web process never calls ServiceNow or Jira itself.
 from __future__ import annotations
 
 import json
-import time
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from redis.exceptions import RedisError
 
 from app.dashboard.auth import role_required
-from app.extensions import db, redis_connection
+from app.extensions import db
 from app.integrations import bp
 from app.integrations.forms import ActionForm, ConnectorForm, check_base_url, same_site
+from app.integrations.pending import queue_marked, waiting
 from app.itsm import KIND_LABELS
 from app.models import ItsmConnector, Ticket
-from jobs import QueueUnavailable, enqueue
 
-PENDING_SECONDS = 60
 KIND_TITLES = {"servicenow": "ServiceNow", "jira_cloud": "Jira Cloud", "jira_server": "Jira Server / Data Center"}
 URL_NAMES = {"servicenow": "instance URL", "jira_cloud": "site URL", "jira_server": "base URL"}
 URL_LABELS = {"servicenow": "Instance URL", "jira_cloud": "Site URL", "jira_server": "Base URL"}
@@ -36,21 +33,7 @@ def _test_key(connector_id: int) -> str:
 
 def _testing(connectors: list[ItsmConnector]) -> set[int]:
     """The connectors whose queued test has not reported back yet."""
-    if not connectors:
-        return set()
-    try:
-        values = redis_connection(fast=True).mget([_test_key(c.id) for c in connectors])
-    except RedisError:
-        return set()
-    pending = set()
-    for connector, raw in zip(connectors, values):
-        try:
-            asked = float(raw) if raw is not None else None
-        except ValueError:
-            continue
-        if asked is not None and (connector.last_test_at is None or connector.last_test_at.timestamp() < asked):
-            pending.add(connector.id)
-    return pending
+    return waiting(connectors, lambda c: _test_key(c.id), lambda c: c.last_test_at)
 
 
 def _connector_or_404(connector_id: int) -> ItsmConnector:
@@ -240,18 +223,7 @@ def itsm_test(connector_id: int):
     """Queue a connection test; the list shows its result once the job ran."""
     connector = _connector_or_404(connector_id)
     if ActionForm().validate_on_submit():
-        key = _test_key(connector.id)
-        try:  # marked before queueing, so a fast worker's result is never older than the mark
-            redis_connection(fast=True).set(key, repr(time.time()), ex=PENDING_SECONDS)
-        except RedisError:
-            pass
-        try:
-            enqueue("jobs.itsm.test_connector", connector.id, retry=None)
-        except QueueUnavailable:
-            try:
-                redis_connection(fast=True).delete(key)
-            except RedisError:
-                pass
+        if not queue_marked(_test_key(connector.id), "jobs.itsm.test_connector", connector.id, retry=None):
             flash(f"Toktra's job queue is unreachable right now, so {_label(connector)} was not tested. "
                   "Try again in a minute.", "error")
         else:
