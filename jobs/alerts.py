@@ -13,7 +13,7 @@ from app.models.types import utcnow
 from app.services.alerts import acknowledge_alert, has_active_itsm, recent_alerts
 from app.slack import cards
 from app.slack.arguments import ArgumentError, parse_alerts_args
-from app.slack.channels import TYPES, store_channels
+from app.slack.channels import channel_types, store_channels
 from app.slack.format import when
 from app.slack.pacing import hold_channel, reserve_channel_slot
 from app.slack.respond import post_response
@@ -234,7 +234,8 @@ def refresh_channel_list(workspace_id: int, cursor: str = "", found: str = "[]")
     client = WorkspaceClient(workspace)
     while True:
         try:
-            page = client.call("conversations_list", types=TYPES, exclude_archived=True, limit=200,
+            page = client.call("conversations_list", types=channel_types(workspace.scopes), exclude_archived=True,
+                               limit=200,
                                cursor=cursor or None)
         except SlackRateLimited as exc:
             enqueue_in(exc.retry_after, "jobs.alerts.refresh_channel_list", workspace_id, cursor, json.dumps(channels))

@@ -471,3 +471,11 @@ def test_in_a_real_browser_an_admin_routes_a_channel_and_sends_a_test_alert(
 
 
 from tests.test_browser import browser, live_server  # noqa: E402,F401  (fixtures for the browser test)
+
+
+def test_a_private_channel_can_be_added_by_its_id(client, page, workspace, cached):
+    """Without groups:read, private channels are not listed; typing the channel's ID still routes to it."""
+    response = add(client, channel_name="G0PRIVATE1")
+    assert response.status_code == 303
+    (route,) = routes()
+    assert route.channel_id == "G0PRIVATE1"

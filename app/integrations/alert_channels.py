@@ -6,6 +6,7 @@ The web process never calls Slack: the channel list comes from the cache a job f
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -27,6 +28,7 @@ from app.services.alert_routes import (
 )
 from app.slack.channels import cached_channels, find_channel
 
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
 
 
@@ -206,11 +208,14 @@ def _resolve_channel(form: AddChannelForm, workspace: SlackWorkspace) -> tuple[d
             return None, 400
     if typed:
         named = find_channel(workspace.id, typed)
+        if named is None and SLACK_CHANNEL_ID.match(typed):
+            # Private channels are not listed without the groups:read scope; their ID still works.
+            named = {"id": typed, "name": ""}
         if named is None:
             form.channel_name.errors = [*form.channel_name.errors,
                                         f"No channel named #{typed.lstrip('#')} that Toktra can post to in "
                                         f"{_label(workspace)}; invite @Toktra to private channels first, "
-                                        "or refresh the list."]
+                                        "refresh the list, or type the channel's ID (in Slack: channel details)."]
             return None, 400
         if chosen is not None and named["id"] != chosen["id"]:
             form.channel_name.errors = [*form.channel_name.errors,

@@ -9,7 +9,12 @@ from redis.exceptions import RedisError
 from app.extensions import redis_connection
 
 CACHE_SECONDS = 3600
-TYPES = "public_channel,private_channel"
+
+
+def channel_types(scopes: str) -> str:
+    """The conversation types the granted scopes let Toktra list: private ones need groups:read."""
+    granted = {s.strip() for s in (scopes or "").split(",")}
+    return "public_channel,private_channel" if "groups:read" in granted else "public_channel"
 
 
 def _key(workspace_id: int) -> str:
