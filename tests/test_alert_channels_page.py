@@ -151,7 +151,7 @@ def test_an_unknown_channel_name_is_explained_next_to_the_field(client, page, wo
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     message = ("No channel named #nope that Toktra can post to in Acme; invite @Toktra to private channels first, "
-               "or refresh the list.")
+               "refresh the list, or type the channel's ID (in Slack: channel details).")
     assert message in text_of(html)
     field = html.split('id="channel_name"', 1)[1].split("</fieldset>", 1)[0]
     assert "field-error" in field and "No channel named #nope" in field
