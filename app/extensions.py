@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import redis
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -41,13 +41,24 @@ def redis_connection(fast: bool = True) -> redis.Redis:
         if fast:
             options = {
                 "socket_connect_timeout": 0.5,
-                "socket_timeout": 1.0,
+                "socket_timeout": 0.5,
                 "retry_on_timeout": False,
                 "retry": None,
             }
         conn = redis.Redis.from_url(current_app.config["REDIS_URL"], **options)
         current_app.extensions[key] = conn
     return conn
+
+
+def note_redis_down() -> None:
+    """Remember, for the rest of this request, that Redis did not answer (so nothing waits on it twice)."""
+    if has_request_context():
+        g.toktra_redis_down = True
+
+
+def redis_known_down() -> bool:
+    """True when Redis already failed to answer during this request."""
+    return has_request_context() and g.get("toktra_redis_down", False)
 
 
 def get_queue(name: str = "default") -> Queue:

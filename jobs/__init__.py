@@ -5,7 +5,7 @@ from redis.exceptions import RedisError
 from rq import Retry
 from rq.job import Job
 
-from app.extensions import get_queue
+from app.extensions import get_queue, note_redis_down, redis_known_down
 
 # Delays between attempts when a job raises; the worker's scheduler runs them.
 DEFAULT_RETRY = Retry(max=3, interval=[10, 60, 300])
@@ -17,9 +17,12 @@ class QueueUnavailable(RuntimeError):
 
 def enqueue(func, *args, queue: str = "default", retry: Retry | None = DEFAULT_RETRY, **options) -> Job:
     """Queue func(*args) (primitives only) with retries; raise QueueUnavailable if Redis is down."""
+    if redis_known_down():  # this request already waited on Redis once; Slack's 3 seconds are precious
+        raise QueueUnavailable("the job queue is unreachable (no answer earlier in this request)")
     try:
         return get_queue(queue).enqueue(func, args=args, retry=retry, **options)
     except RedisError as exc:
+        note_redis_down()
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
 
 

@@ -201,3 +201,36 @@ def test_a_rate_limited_response_is_retried_later_not_lost(signed, slack, run_wo
     run_worker()
     assert slack.responses("later") == []
     assert len(ScheduledJobRegistry(queue=queue)) == 1
+
+
+def test_a_command_from_a_workspace_without_toktra_is_answered_in_the_ack(signed, slack, queue):
+    response = signed.command("/toktra-usage", "", user_id="U0001", team_id="T0404",
+                              response_url=slack.response_url("stranger"))
+    assert response.status_code == 200
+    assert "Toktra is not connected to this workspace" in response.get_data(as_text=True)
+    assert slack.calls == [] and slack.responses("stranger") == [] and len(queue) == 0
+
+
+@pytest.fixture
+def hung_redis(app):
+    """Point the app at a 'Redis' that accepts connections and never answers."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+    threading.Thread(target=lambda: [accepted.append(server.accept()[0]) for _ in range(16)], daemon=True).start()
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    app.extensions.pop("toktra.redis.fast", None)
+    yield
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_a_hung_queue_still_gets_a_prompt_answer(signed, people, hung_redis):
+    response = signed.command("/toktra-budget", "", user_id="U0001")
+    assert response.status_code == 200
+    assert "can't reach its job queue right now, so `/toktra-budget` could not run" in response.get_data(as_text=True)

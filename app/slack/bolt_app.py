@@ -9,15 +9,11 @@ from slack_bolt import App
 from app.slack.dedupe import dedupe_middleware, delivery_key, forget_delivery
 from app.slack.listeners import register_listeners
 from app.slack.oauth import oauth_settings
-from app.slack.authorize import StoredWorkspaceAuthorize
+from app.slack.authorize import NOT_INSTALLED_MESSAGE, StoredWorkspaceAuthorize, refuse_unknown_workspaces
 from app.slack.web import web_client
 
 log = logging.getLogger(__name__)
 
-NOT_INSTALLED_MESSAGE = (
-    ":warning: Toktra is not connected to this workspace (or was uninstalled). "
-    "Ask a Toktra admin to install it from Integrations → Slack."
-)
 
 
 def oauth_enabled(config) -> bool:
@@ -38,6 +34,7 @@ def build_bolt_app(flask_app: Flask) -> App:
         client=client,
         # Listeners only acknowledge and enqueue, so run them on the request thread: no executor hop.
         process_before_response=True,
+        before_authorize=refuse_unknown_workspaces,
         authorize=StoredWorkspaceAuthorize(),
         user_facing_authorize_error_message=NOT_INSTALLED_MESSAGE,
         oauth_settings=settings,

@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from app.extensions import redis_connection
+from app.extensions import note_redis_down, redis_connection
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def first_delivery(key: str) -> bool:
     try:
         return bool(redis_connection(fast=True).set(f"toktra:slack:seen:{key}", 1, nx=True, ex=DEDUPE_SECONDS))
     except RedisError as exc:
+        note_redis_down()
         log.warning("Slack dedupe unavailable (%s); handling %s", type(exc).__name__, key)
         return True
 
