@@ -11,7 +11,7 @@ from app.slack.cards import notice
 from app.slack.commands import answer_command
 from app.slack.respond import post_response, response_url_key
 from app.slack.users import linked_email, no_account_message, toktra_user_for
-from app.slack.web import WorkspaceClient
+from app.slack.web import SlackTokenRevoked, WorkspaceClient
 from jobs.slack_retry import reschedule_on_rate_limit
 from jobs.steps import Steps
 
@@ -25,7 +25,13 @@ def run_command(workspace_id: int, command: str, text: str, slack_user_id: str, 
     if workspace is None or not workspace.active:
         log.info("%s skipped: workspace %s is gone or inactive", command, workspace_id)
         return 0
-    caller = toktra_user_for(workspace, slack_user_id, WorkspaceClient(workspace))
+    try:
+        caller = toktra_user_for(workspace, slack_user_id, WorkspaceClient(workspace))
+    except SlackTokenRevoked:
+        # The response_url still works without the revoked token: say what happened.
+        post_response(response_url, *notice(":warning: Toktra's access to this Slack workspace was revoked. "
+                                            "Ask a Toktra admin to reinstall it from Integrations → Slack."))
+        return 1
     if caller is None:
         messages = [notice(no_account_message(workspace, linked_email(workspace, slack_user_id)))]
     else:

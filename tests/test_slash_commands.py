@@ -234,3 +234,9 @@ def test_a_hung_queue_still_gets_a_prompt_answer(signed, people, hung_redis):
     response = signed.command("/toktra-budget", "", user_id="U0001")
     assert response.status_code == 200
     assert "can't reach its job queue right now, so `/toktra-budget` could not run" in response.get_data(as_text=True)
+
+
+def test_a_revoked_token_is_explained_through_the_response_url(signed, slack, people, run_worker):
+    slack.revoke_token(slack.team("T0001").bot_token)
+    [answer] = run(signed, slack, run_worker, "/toktra-usage", name="revoked")
+    assert "Toktra's access to this Slack workspace was revoked" in answer["text"]

@@ -47,10 +47,20 @@ def fire_alert(org: Organization, severity: str, policy: str, title: str, detail
     """
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
-    if dedup_key:
-        existing = open_alert_with_key(org.id, dedup_key)
-        if existing is not None:
-            return FiredAlert(existing, False, [])
+    for _ in range(2):  # a concurrent fire with the same key can win the insert; then return its alert
+        if dedup_key:
+            existing = open_alert_with_key(org.id, dedup_key)
+            if existing is not None:
+                return FiredAlert(existing, False, [])
+        fired = _insert_alert(org, severity, policy, title, details, subject, dedup_key)
+        if fired is not None:
+            return fired
+    raise RuntimeError(f"alert with dedup key {dedup_key!r} could neither be fired nor found")
+
+
+def _insert_alert(org: Organization, severity: str, policy: str, title: str, details: str, subject: User | None,
+                  dedup_key: str | None) -> FiredAlert | None:
+    """Insert the alert and its deliveries in one transaction; None if the dedup key is taken meanwhile."""
     alert = Alert(org_id=org.id, severity=severity, policy=policy[:MAX_POLICY], title=title[:MAX_TITLE],
                   details=(details or "")[:MAX_DETAILS], subject_user_id=subject.id if subject else None,
                   dedup_key=dedup_key, fired_at=utcnow())
@@ -58,9 +68,8 @@ def fire_alert(org: Organization, severity: str, policy: str, title: str, detail
     try:
         db.session.flush()
     except IntegrityError:
-        # Another request fired the same dedup key a moment ago.
         db.session.rollback()
-        return FiredAlert(open_alert_with_key(org.id, dedup_key), False, [])
+        return None
     deliveries = [AlertDelivery(alert_id=alert.id, workspace_id=r.workspace_id, route_id=r.id, channel_id=r.channel_id)
                   for r in matching_routes(org.id, severity)]
     db.session.add_all(deliveries)
