@@ -22,7 +22,7 @@ from app.services.alert_routes import (
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE, fire_alert, recent_alerts
 from app.slack.channels import cached_channels, find_channel
 from jobs import QueueUnavailable, enqueue
-from jobs.alerts import queue_deliveries
+from jobs.alerts import refresh_channel_list
 
 ALERT_FIELDS = {"severity", "policy", "title", "details", "user_email", "dedup_key"}
 
@@ -64,8 +64,7 @@ def post_alert():
         if subject is None:
             return error_response(400, f"user_email: no user with email {email} in this organization.")
     fired = fire_alert(g.org, severity, policy, title, details, subject, dedup_key)
-    queue_deliveries(fired.delivery_ids)
-    body = {"alert": alert_json(fired.alert), "created": fired.created, "deliveries": len(fired.delivery_ids)}
+    body = {"alert": alert_json(fired.alert), "created": fired.created, "deliveries": fired.channels}
     return jsonify(body), 201 if fired.created else 200
 
 
@@ -104,7 +103,7 @@ def _resolve_channel(workspace, body: dict) -> tuple[str, str]:
     channels, _ = cached_channels(workspace.id)
     if channels is None:
         try:
-            enqueue("jobs.alerts.refresh_channel_list", workspace.id)
+            enqueue(refresh_channel_list, workspace_id=workspace.id)
         except QueueUnavailable:
             pass
         raise RouteError("Toktra is loading this workspace's channel list from Slack; retry in a few seconds, "

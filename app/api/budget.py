@@ -8,7 +8,7 @@ from app.api.auth import api_key_required, json_body
 from app.api.serializers import budget_json
 from app.errors import error_response
 from app.services.budget import budget_status, parse_budget_limit, parse_threshold, update_budget
-from jobs.alerts import fire_budget_alerts
+from app.services.budget_policy import check_budget_thresholds
 
 
 @bp.get("/budget")
@@ -35,5 +35,5 @@ def put_budget():
     except ValueError as exc:
         return error_response(400, str(exc))
     update_budget(g.org, limit, threshold)
-    fire_budget_alerts(g.org)
+    check_budget_thresholds(g.org)
     return jsonify(budget_json(budget_status(g.org)))

@@ -9,7 +9,7 @@ from app.api.serializers import usage_summary_json
 from app.errors import error_response
 from app.services.accounts import find_user
 from app.services.usage import ingest_usage, usage_summary
-from jobs.alerts import fire_budget_alerts
+from app.services.budget_policy import check_budget_thresholds
 
 
 @bp.post("/usage")
@@ -27,7 +27,7 @@ def post_usage():
         return error_response(413, f"A batch holds at most {limit} events; this one has {len(events)}. Split it.")
     result = ingest_usage(g.org, events)
     if result.accepted:
-        fire_budget_alerts(g.org)
+        check_budget_thresholds(g.org)
     return jsonify(accepted=result.accepted, duplicates=result.duplicates, rejected=result.rejected)
 
 
