@@ -40,6 +40,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -100,6 +107,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "OUTBOX_STALE_SECONDS": _float(env, "OUTBOX_STALE_SECONDS", 30.0),
         "OUTBOX_AMBIGUOUS_DELAY_SECONDS": _float(env, "OUTBOX_AMBIGUOUS_DELAY_SECONDS", 30.0),
         "RQ_MAINTENANCE_INTERVAL": _int(env, "RQ_MAINTENANCE_INTERVAL", 10),
+        "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # Cookies: never readable by scripts, not sent cross-site, HTTPS-only outside local runs.

@@ -98,10 +98,10 @@ def deliver(message_id: int) -> str:
         return "not due, or taken by another job"
     try:
         client = _open_dm(message)[1] if message.channel_id is None else _workspace_client(message)
-        text, blocks = _render(message)
         free_at = outbox.take_slot(message, timing)
         if free_at is not None:
             return f"channel busy until {free_at.isoformat()}"
+        text, blocks = _render(message)
         if message.message_ts is None:
             response = client.chat_postMessage(channel=message.channel_id, text=text, blocks=blocks,
                                                thread_ts=message.thread_ts, unfurl_links=False)

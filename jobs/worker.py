@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.worker import HerokuWorker
 
 from app import create_app
@@ -37,10 +37,19 @@ class ToktraWorker(Worker):
     max_connection_wait_time = 5.0
 
 
+class ToktraSimpleWorker(SimpleWorker):
+    """RQ's worker that runs jobs in its own process (no fork per job), with the same quick reconnection."""
+
+    max_connection_wait_time = ToktraWorker.max_connection_wait_time
+
+
 class ToktraHerokuWorker(HerokuWorker):
     """HerokuWorker (SIGTERM handling of Heroku-style platforms), with the same quick reconnection."""
 
     max_connection_wait_time = ToktraWorker.max_connection_wait_time
+
+
+WORKER_CLASSES = {"fork": ToktraWorker, "simple": ToktraSimpleWorker}
 
 
 def main() -> None:
@@ -48,7 +57,9 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     app = create_app()
     os.register_at_fork(after_in_child=lambda: _fresh_pool_in_child(app))
-    worker_class = ToktraHerokuWorker if os.environ.get("DYNO") else ToktraWorker
+    worker_class = WORKER_CLASSES[app.config["RQ_WORKER_CLASS"]]
+    if worker_class is ToktraWorker and os.environ.get("DYNO"):
+        worker_class = ToktraHerokuWorker
     Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
     worker = build_worker(app, worker_class)
     # Maintenance restarts RQ's scheduler if a Redis restart killed it; every few seconds, not every 10 minutes.
