@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from app.slack.arguments import PG_INT_MAX, ArgumentError, bounded_int, parse_alerts_args
@@ -19,6 +20,7 @@ COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
 
 INVALID_BUTTON = ("That button is no longer valid: Toktra can't tell which item it was for. "
                   "Use the buttons on a fresh message (run `/toktra-alerts` again, or open the latest DM).")
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # PostgreSQL refuses NUL; the rest is noise
 MAX_LIST_PAGE = 50  # a list of at most 50 alerts never needs more messages than this
 
 
@@ -77,3 +79,13 @@ def request_button_value(request_id: int) -> str:
 def parse_request_id(value) -> int | None:
     """The reimbursement request id a clicked value carries, or None when it is not one we made (never raises)."""
     return bounded_int(value, 1, PG_INT_MAX)
+
+
+REASON_LIMIT = 2000  # the reason input's max_length; a forged payload may carry more
+
+
+def typed_reason(value) -> str:
+    """A reason typed into a DM's input, fit to store: no NUL or other control characters but newlines, clipped."""
+    if not isinstance(value, str):
+        return ""
+    return _UNSTORABLE.sub("", value)[:REASON_LIMIT]
