@@ -41,7 +41,8 @@ pieces = st.one_of(
     st.builds(lambda key, number: key + number, st.sampled_from(["limit:", "LIMIT:"]), digits),
     st.builds(lambda level: "severity:" + level, st.sampled_from(["low", "MEDIUM", "high", "critical", "urgent", ""])),
     st.sampled_from(["alice@globex.example", "ada@globex.example", "nobody@globex.example", "a\x00@b.com",
-                     "<mailto:Alice@Globex.example|Alice@Globex.example>", "<mailto:x>", "a@b", "@", "a" * 300 + "@b.co"]),
+                     "<mailto:Alice@Globex.example|Alice@Globex.example>", "<mailto:x>", "a@b", "@",
+                     "a" * 300 + "@b.co"]),
     st.builds(lambda c, n: c * n, st.characters(), st.integers(1, 5000)),
     st.text(max_size=30),
 )

@@ -138,3 +138,19 @@ def test_a_forged_alert_button_gets_a_clear_answer_and_changes_nothing(signed, s
     assert answer["text"] == INVALID_BUTTON
     assert fresh(db.session.get(Alert, 1)).status == "open"
     assert nothing_failed(queue)
+
+
+def test_a_long_name_and_description_still_reach_the_approver_within_slacks_limits(api, slack, team, queue,
+                                                                                  run_worker):
+    from tests.test_reimbursements import dm_of
+
+    request_id = submit(api).json["id"]
+    request = db.session.get(ReimbursementRequest, request_id)
+    request.description = "Licences " * 5000
+    request.employee.name = "Alice " + "Smith-" * 32  # 198 characters; the column holds 200
+    db.session.commit()
+    run_worker()
+    [dm] = dm_of(slack, "UMAX")
+    assert dm["blocks"][0]["text"]["text"].startswith("Reimbursement request from Alice Smith-Smith-")
+    assert "Licences Licences" in json.dumps(dm["blocks"])
+    assert nothing_failed(queue)

@@ -64,14 +64,16 @@ def parse_alerts_args(text: str) -> AlertsQuery:
             if severity is not None:
                 raise ArgumentError(f"`severity` is given twice. {ALERTS_USAGE}")
             if value not in SEVERITIES:
-                raise ArgumentError(f"`{echo(token)}`: severity must be one of low, medium, high or critical. {ALERTS_USAGE}")
+                raise ArgumentError(f"`{echo(token)}`: severity must be one of low, medium, high or critical. "
+                                    f"{ALERTS_USAGE}")
             severity = value
         else:
             if limit is not None:
                 raise ArgumentError(f"`limit` is given twice. {ALERTS_USAGE}")
             limit = bounded_int(value.lstrip("0") or "0", 1, MAX_ALERT_LIMIT)  # leading zeros are harmless
             if limit is None:
-                raise ArgumentError(f"`{echo(token)}`: limit must be a whole number from 1 to {MAX_ALERT_LIMIT}. {ALERTS_USAGE}")
+                raise ArgumentError(f"`{echo(token)}`: limit must be a whole number from 1 to {MAX_ALERT_LIMIT}. "
+                                    f"{ALERTS_USAGE}")
     return AlertsQuery(severity, limit or DEFAULT_ALERT_LIMIT)
 
 

@@ -135,7 +135,8 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
                 f"An admin can set one in Toktra under <{settings_url}|Settings>, or with `PUT /api/v1/budget`.")
         return _message(f"{title}\n{text}", [header(title), section(text)])
     lines = budget_lines(status)
-    return _message("\n".join([title, *lines]), [header(title), _code(lines), context(f"{org_name} · {status.period.label}")])
+    return _message("\n".join([title, *lines]),
+                    [header(title), _code(lines), context(f"{org_name} · {status.period.label}")])
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------
