@@ -28,7 +28,7 @@ from tests.test_reimbursements import submit, team  # noqa: F401 (fixture)
 from tests.test_slack_hostile_input import ACK_LIMIT, nothing_failed
 from tests.test_slash_commands import add_alerts, people  # noqa: F401 (fixture)
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 names = itertools.count()
