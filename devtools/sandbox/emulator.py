@@ -223,6 +223,8 @@ class SandboxEmulator(SlackEmulator):
             conversations = self._sidebar(user.id)
             ids = [c["id"] for c in conversations]
             current = channel_id if channel_id in ids else ids[0]
+            if channel_id not in ids and channel_id in self._channels and self._channels[channel_id].is_im:
+                current = next(c["id"] for c in conversations if c["kind"] == "im")  # another person's DM: yours
             channel = self._channels[current]
             messages = self._visible_messages(current, user.id)
             html = self._messages_html(messages)
