@@ -18,9 +18,11 @@ By hand::
     python -m devtools.slack_emulator --port 3999 --team T0001:Acme \\
         --user U0001:alice@acme.example --channel C0001:alerts
 
-then start the app with ``SLACK_API_URL=http://127.0.0.1:3999/`` and the printed bot token
+then start the app with ``SLACK_API_URL=http://127.0.0.1:3999/api/`` and the printed bot token
 (``SLACK_BOT_TOKEN=...``); with OAuth, use the printed client id/secret and OAuth code. Each call is
-logged to stdout. response_url posts go to ``http://127.0.0.1:3999/response_url/<name>``.
+logged to stdout with its full payload. response_url posts go to
+``http://127.0.0.1:3999/response_url/<name>``. GET ``/_emulator/...`` reads the state back as JSON
+(READ_BACK_PATHS). devtools/sandbox adds the demo workspace and a Slack client page on top.
 
 Supported methods: auth.test, oauth.v2.access, chat.postMessage, chat.postEphemeral, chat.update,
 conversations.list, conversations.open, users.info, users.lookupByEmail, apps.connections.open.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--signing-secret", required=True, help="the app's SLACK_SIGNING_SECRET")
     parser.add_argument("--log", default="-", help="where to log every Web API call in full ('-' = stdout)")
     args = parser.parse_args(argv)
+    if os.environ.get("TOKTRA_ENV", "").strip().lower() == "production":
+        sys.exit("The Slack sandbox is for local runs only; it does not start with TOKTRA_ENV=production.")
 
     out = sys.stdout if args.log == "-" else open(args.log, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
     emulator = SandboxEmulator(args.app_url, args.signing_secret, host=args.host, port=args.port,
