@@ -91,17 +91,17 @@ def service():
         served.key = served.api_key()
         yield served
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:  # as Ctrl+C does: bin/serve stops its processes in order
+            process.send_signal(signal.SIGINT)
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        try:  # anything of the group still alive after bin/serve's own clean-up
+                pass
+        try:  # anything of its process group still alive after bin/serve's own clean-up
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        process.wait(timeout=10)
 
 
 class Page:
@@ -119,7 +119,7 @@ class Page:
         return self
 
     def go(self, conversation: str) -> None:
-        self.driver.find_element(By.CSS_SELECTOR, f'a[data-conversation="{conversation}"]').click()
+        self.click(f'a[data-conversation="{conversation}"]')
         self.until(lambda d: d.find_element(By.CSS_SELECTOR, f'a[data-conversation="{conversation}"].active'))
 
     def act_as(self, user: str) -> None:

@@ -11,6 +11,9 @@
     version: "",
     seen: {},
     timer: null,
+    sidebar: "",
+    html: "",
+    shown: "",
   };
 
   function remember() {
@@ -84,7 +87,9 @@
   }
 
   function render(view) {
-    const changedConversation = view.conversation.id !== state.conversation || view.me !== state.user;
+    const shown = view.me + " " + view.conversation.id;
+    const changedConversation = shown !== state.shown;
+    state.shown = shown;
     state.version = view.version;
     state.user = view.me;
     state.conversation = view.conversation.id;
@@ -101,15 +106,21 @@
     }
     who.value = state.user;
 
-    const channels = $("channels"), dms = $("dms");
-    channels.innerHTML = "";
-    dms.innerHTML = "";
-    view.conversations.forEach((c) => (c.kind === "im" ? dms : channels).appendChild(conversationItem(c, state.conversation)));
+    const sidebar = JSON.stringify([state.conversation, view.conversations.map((c) => [c.id, c.name, c.latest > (state.seen[c.id] || "")])]);
+    if (sidebar !== state.sidebar) {  // rebuilt only when it changed, so hovering and clicking stay steady
+      state.sidebar = sidebar;
+      const channels = $("channels"), dms = $("dms");
+      channels.innerHTML = "";
+      dms.innerHTML = "";
+      view.conversations.forEach((c) => (c.kind === "im" ? dms : channels).appendChild(conversationItem(c, state.conversation)));
+    }
 
     $("title").textContent = view.conversation.kind === "im" ? view.conversation.name : "# " + view.conversation.name;
     $("topic").textContent = view.conversation.topic || (view.conversation.kind === "im" ? "Your direct messages with Toktra" : "");
     $("message").placeholder = "Message " + (view.conversation.kind === "im" ? "Toktra" : "#" + view.conversation.name);
 
+    if (view.html === state.html && !changedConversation) return;  // keep focus and typing in message inputs
+    state.html = view.html;
     const box = $("messages");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
     const values = changedConversation ? {} : inputValues(box);
