@@ -243,8 +243,10 @@ LAYOUTS = {"desktop": (1280, 900), "phone": (390, 844)}
 def test_the_layout_holds_at_desktop_and_phone_widths(page, layout):
     width, height = LAYOUTS[layout]
     page.driver.set_window_size(width, height)
-    page.open("U0ADMIN", "C0AIALERTS") if layout == "desktop" else page.driver.get(f"{page.service.sandbox}/sandbox")
-    page.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .bk-actions"))
+    page.driver.get(f"{page.service.sandbox}/sandbox#user=U0ADMIN&c=C0AIALERTS")  # a link to one conversation
+    page.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .bk-actions"))  # alert cards with buttons
+    page.type("/toktra-budget")  # and a card with a code block
+    page.message_with("Budget Status", ".msg.ephemeral")
     geometry = page.driver.execute_script("""
         const rect = (sel) => document.querySelector(sel).getBoundingClientRect().toJSON();
         const buttons = [...document.querySelectorAll('#messages .bk-button')].map(b => b.getBoundingClientRect().right);

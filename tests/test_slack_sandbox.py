@@ -90,8 +90,8 @@ def test_block_kit_renders_every_block_the_app_sends():
 class StandInApp:
     """Answers /slack/events like the app: verifies the signature, acks, then posts to the response_url."""
 
-    def __init__(self, answer):
-        self.answer, self.received = answer, []
+    def __init__(self, answer, ack: dict | None = None):
+        self.answer, self.ack, self.received = answer, ack, []
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -105,6 +105,8 @@ class StandInApp:
         payload = json.loads(form["payload"][0]) if "payload" in form else {k: v[0] for k, v in form.items()}
         self.received.append(payload)
         threading.Thread(target=self.answer, args=(payload,)).start()  # as a job would, after the ack
+        if self.ack:
+            return Response(json.dumps(self.ack), 200, mimetype="application/json")(environ, start_response)
         return Response("", 200)(environ, start_response)
 
 
@@ -171,6 +173,17 @@ def test_a_click_sends_the_message_and_inputs_and_replace_original_edits_it(sand
     assert click["message"]["blocks"][1]["block_id"] == "req-1"
     message = _wait_for(lambda: [m for m in emulator.messages("D0MANAGER") if m["text"] == "Decided: fine"])
     assert message[0]["ts"] == posted["ts"] and message[0]["edited"] and message[0]["blocks"] is None
+
+
+def test_an_answer_in_the_ack_is_shown_at_once_and_dms_are_not_read(sandbox):
+    app = StandInApp(lambda payload: None, ack={"text": "`limit:99`: limit must be a whole number from 1 to 50"})
+    emulator = sandbox(app.url)
+    emulator.send_text("U0BOB", "C0GENERAL", "/toktra-alerts limit:99")
+    assert "<code>limit:99</code>: limit must be a whole number" in emulator.view("U0BOB", "C0GENERAL")["html"]
+    emulator.send_text("U0BOB", "D0BOB", "hello?")
+    html = emulator.view("U0BOB", "D0BOB")["html"]
+    assert "hello?" in html and "Toktra doesn't read direct messages" in html
+    assert len(app.received) == 1  # the DM was not sent to the app
 
 
 def test_when_the_app_is_down_the_person_is_told_where_it_should_be(sandbox):

@@ -127,7 +127,10 @@ class SandboxEmulator(SlackEmulator):
             message = {"type": "message", "ts": self._new_ts(), "text": slack_text, "user": user.id,
                        "team": TEAM_ID, "channel": channel.id}
             self._messages[channel.id].append(message)
-        if mentioned and not channel.is_im:
+        if channel.is_im:  # like an app without a Messages tab: Toktra reads no DMs
+            self._add_ephemeral(channel.id, user.id, "Toktra doesn't read direct messages. Use its commands here "
+                                                     "instead: " + ", ".join(f"`{c}`" for c in COMMANDS) + ".")
+        elif mentioned:
             event = {"type": "app_mention", "user": user.id, "text": slack_text, "ts": message["ts"],
                      "channel": channel.id, "event_ts": message["ts"]}
             response = self._forward(self.sender.event, event, team_id=TEAM_ID)
