@@ -114,7 +114,8 @@ class Page:
         self.driver.get(f"{self.service.sandbox}/sandbox")
         self.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#whoami option"))
         Select(self.driver.find_element(By.ID, "whoami")).select_by_value(user)
-        self.until(lambda d: Select(d.find_element(By.ID, "whoami")).first_selected_option.get_attribute("value") == user)
+        dm = "D" + user[1:]  # the sidebar shows this person's DM with Toktra once the page shows their view
+        self.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'a[data-conversation="{dm}"]'))
         self.go(conversation)
         return self
 

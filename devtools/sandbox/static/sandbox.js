@@ -11,6 +11,7 @@
     version: "",
     seen: {},
     timer: null,
+    asked: 0,
     sidebar: "",
     html: "",
     shown: "",
@@ -41,15 +42,18 @@
 
   async function refresh() {
     clearTimeout(state.timer);
+    const ask = ++state.asked;
     const query = new URLSearchParams({ user: state.user, conversation: state.conversation, since: state.version });
     try {
       const response = await fetch("/sandbox/api/view?" + query.toString());
       const view = await response.json();
+      if (ask !== state.asked) return;  // a newer request (another person or conversation) renders and polls on
       if (!response.ok) {
         toast(view.error || "The sandbox could not show this conversation.");
         state.user = state.conversation = state.version = "";  // start again from the first person
       } else if (!view.unchanged) render(view);
     } catch (error) {
+      if (ask !== state.asked) return;
       /* the sandbox is restarting: try again on the next tick */
     }
     state.timer = setTimeout(refresh, POLL_MS);
