@@ -59,3 +59,41 @@ ensure_redis() {
   for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 0.2; done
   echo "Redis did not start on 127.0.0.1:6379" >&2; return 1
 }
+
+# Refuse to go on when a TCP port on 127.0.0.1 is taken: $1 names the setting, $2 is the port.
+ensure_port_free() {
+  local name="$1" port="$2" python
+  python=$(command -v python3 || command -v python)
+  if ! "$python" - "$port" <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+  then
+    echo "Port $port on 127.0.0.1 is already in use, so nothing was started." >&2
+    echo "Stop whatever listens there, or choose another port: $name=<free port> bash bin/serve" >&2
+    exit 1
+  fi
+}
+
+# Wait up to 60 s for a URL to answer HTTP (any status).
+wait_for_http() {
+  .venv/bin/python - "$1" <<'PY'
+import sys, time, urllib.error, urllib.request
+for _ in range(600):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=2).close(); break
+    except urllib.error.HTTPError:
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit(f"{sys.argv[1]} did not answer within 60 s")
+PY
+}

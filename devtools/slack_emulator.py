@@ -18,9 +18,11 @@ By hand::
     python -m devtools.slack_emulator --port 3999 --team T0001:Acme \\
         --user U0001:alice@acme.example --channel C0001:alerts
 
-then start the app with ``SLACK_API_URL=http://127.0.0.1:3999/`` and the printed bot token
+then start the app with ``SLACK_API_URL=http://127.0.0.1:3999/api/`` and the printed bot token
 (``SLACK_BOT_TOKEN=...``); with OAuth, use the printed client id/secret and OAuth code. Each call is
-logged to stdout. response_url posts go to ``http://127.0.0.1:3999/response_url/<name>``.
+logged to stdout with its full payload. response_url posts go to
+``http://127.0.0.1:3999/response_url/<name>``. GET ``/_emulator/...`` reads the state back as JSON
+(READ_BACK_PATHS). devtools/sandbox adds the demo workspace and a Slack client page on top.
 
 Supported methods: auth.test, oauth.v2.access, chat.postMessage, chat.postEphemeral, chat.update,
 conversations.list, conversations.open, users.info, users.lookupByEmail, apps.connections.open.
@@ -59,6 +61,8 @@ MAX_CONFIRM_TEXT = 300
 JSON_PARAMS = ("blocks", "attachments", "metadata")
 NO_TOKEN_METHODS = {"oauth.v2.access"}
 APP_TOKEN_METHODS = {"apps.connections.open"}
+READ_BACK_PATHS = ["/_emulator/conversations", "/_emulator/users", "/_emulator/messages/<channel id or name>",
+                   "/_emulator/responses[/<name>]", "/_emulator/calls[?method=chat.postMessage]"]
 
 
 class SlackError(Exception):
@@ -147,6 +151,8 @@ class Failure:
 class SlackEmulator:
     """An in-memory Slack Web API served over HTTP on 127.0.0.1."""
 
+    handler_class: type["_Handler"]  # set below the handler's definition; subclasses may extend it
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -184,7 +190,7 @@ class SlackEmulator:
         """Bind the server and serve in a daemon thread."""
         if self._server is not None:
             return self
-        server = _Server((self.host, self.port), _Handler)
+        server = _Server((self.host, self.port), self.handler_class)
         server.emulator = self
         self._server = server
         self.port = server.server_address[1]
@@ -201,6 +207,15 @@ class SlackEmulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
+
+    def serve_until_interrupted(self) -> None:
+        """Block the calling thread while serving (command-line use); stop on Ctrl+C."""
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self) -> "SlackEmulator":
         return self.start()
@@ -366,6 +381,31 @@ class SlackEmulator:
         with self._lock:
             return copy.deepcopy(self._responses.get(name, []))
 
+    def read_back(self, what: str, query: dict) -> tuple[int, dict, Any]:
+        """Answer GET /_emulator/<what>: the emulator's state as JSON, for people and scripts."""
+        kind, _, arg = what.strip("/").partition("/")
+        with self._lock:
+            if kind == "conversations":
+                return 200, {}, {"conversations": [_channel_json(c) for c in self._channels.values()]}
+            if kind == "users":
+                return 200, {}, {"users": [_user_json(u) for u in self._users.values()]}
+            if kind == "messages" and arg:
+                channel = self._channel_id(arg)
+                if channel not in self._channels:
+                    return 404, {}, {"ok": False, "error": "channel_not_found", "channel": arg}
+                return 200, {}, {"channel": channel, "messages": self.messages(channel),
+                                 "ephemeral": self.ephemeral_messages(channel)}
+            if kind == "responses":
+                names = [arg] if arg else list(self._responses)
+                return 200, {}, {"responses": {name: self.responses(name) for name in names}}
+            if kind == "calls":
+                method = query.get("method")
+                return 200, {}, {"calls": [
+                    {"method": c.method, "http_method": c.http_method, "time": c.time, "params": c.params,
+                     "status": c.status, "response": c.response}
+                    for c in self._calls if method in (None, c.method)]}
+        return 404, {}, {"ok": False, "error": "unknown_read_back", "try": READ_BACK_PATHS}
+
     # ----------------------------------------------------------------- request handling
 
     def _handle_api(self, http_method: str, method: str, params: dict, token: str | None, basic: tuple | None):
@@ -397,7 +437,7 @@ class SlackEmulator:
                 self._responses.setdefault(name, []).append(payload)
                 status, body = 200, {"ok": True}
         if self.log:
-            self.log(f"response_url/{name} {json.dumps(payload)[:200]} -> {status}")
+            self.log(f"response_url/{name} -> {status}\n{_pretty(payload)}")
         return status, {}, body
 
     def _dispatch(self, method: str, params: dict, token: str | None, basic: tuple | None):
@@ -880,8 +920,10 @@ class _Handler(BaseHTTPRequestHandler):
             if http_method != "POST":
                 return self._send(405, {}, "method_not_allowed")
             return self._send(*emulator._handle_response_url(path[len("response_url/"):], raw))
-        method = path[len("api/"):] if path.startswith("api/") else path
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if path.split("/")[0] == "_emulator" and http_method == "GET":
+            return self._send(*emulator.read_back(path[len("_emulator"):], params))
+        method = path[len("api/"):] if path.startswith("api/") else path
         try:
             params.update(self._body_params(raw))
         except ValueError:
@@ -920,7 +962,9 @@ class _Handler(BaseHTTPRequestHandler):
         return token, None
 
     def _send(self, status: int, headers: dict, body: Any) -> None:
-        if isinstance(body, (dict, list)):
+        if isinstance(body, (dict, list)) and self.path.startswith("/_emulator"):
+            data, content_type = json.dumps(body, indent=2).encode(), "application/json; charset=utf-8"
+        elif isinstance(body, (dict, list)):
             data, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
         else:
             data, content_type = str(body).encode(), "text/plain; charset=utf-8"
@@ -933,8 +977,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+SlackEmulator.handler_class = _Handler
+
+
+def _pretty(obj: Any) -> str:
+    """obj as indented JSON, each line indented under its log line."""
+    return "\n".join("    " + line for line in json.dumps(obj, indent=2, ensure_ascii=False).splitlines())
+
+
 def _describe(call: Call) -> str:
-    """One log line for a call."""
+    """A log line for a call, followed by its full parameters (and Slack's answer when not ok), pretty-printed."""
     shown = {k: v for k, v in call.params.items() if k in ("channel", "user", "users", "email", "ts", "cursor", "code")}
     text = call.params.get("text")
     if text:
@@ -942,7 +994,11 @@ def _describe(call: Call) -> str:
     if call.params.get("blocks"):
         shown["blocks"] = len(call.params["blocks"]) if isinstance(call.params["blocks"], list) else "?"
     outcome = "ok" if call.response and call.response.get("ok") else (call.response or {}).get("error")
-    return f"{call.http_method} {call.method} {json.dumps(shown)} -> {call.status} {outcome}"
+    line = f"{call.http_method} {call.method} {json.dumps(shown)} -> {call.status} {outcome}"
+    details = _pretty(call.params) if call.params else ""
+    if call.response and not call.response.get("ok"):
+        details += "\n" + _pretty({"answer": call.response})
+    return f"{line}\n{details}" if details else line
 
 
 # --------------------------------------------------------------------- command line
@@ -990,12 +1046,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  OAuth client id {emulator.client_id}, secret {emulator.client_secret}, code {args.oauth_code}", flush=True)
     print(f"  app token {args.app_token}; response_url base {emulator.response_url('<name>')}", flush=True)
     print("Ctrl+C to stop.", flush=True)
-    try:
-        threading.Event().wait()  # serve until Ctrl+C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
+    emulator.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -4,9 +4,14 @@ Tests pass the Flask test client; a developer or benchmark passes the app's base
 
     sender = SlackSender("signing-secret", "http://127.0.0.1:5000")
     sender.command("/toktra-usage", user_id="U0001", team_id="T0001")
+
+Answers to commands and clicks go to a response_url on the Slack emulator (by default the one the
+README starts on port 3999; pass response_url_base for another), where they can be read back at
+GET /_emulator/responses.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
@@ -16,13 +21,23 @@ import requests
 from slack_sdk.signature import SignatureVerifier
 
 
+DEFAULT_RESPONSE_URL_BASE = "http://127.0.0.1:3999/response_url/"
+
+
 class SlackSender:
     """Signs bodies with the signing secret and posts them to /slack/events as Slack would."""
 
-    def __init__(self, signing_secret: str, transport, path: str = "/slack/events"):
+    def __init__(self, signing_secret: str, transport, path: str = "/slack/events",
+                 response_url_base: str = DEFAULT_RESPONSE_URL_BASE):
         self.verifier = SignatureVerifier(signing_secret)
         self.transport = transport
         self.path = path
+        self.response_url_base = response_url_base
+        self._numbers = itertools.count(1)
+
+    def new_response_url(self, name: str) -> str:
+        """A fresh response_url on the emulator, named after what it answers (command-1, toktra_..._2)."""
+        return f"{self.response_url_base}{name.strip('/')}-{next(self._numbers)}"
 
     def headers(self, body: str, timestamp: int | None = None, content_type: str = "application/json") -> dict:
         """Slack's request headers for body, signed at timestamp (default: now)."""
@@ -67,22 +82,27 @@ class SlackSender:
         return self.send_json(payload, **options)
 
     def command(self, command: str, text: str = "", user_id: str = "U0001", team_id: str = "T0001",
-                response_url: str = "https://hooks.slack.com/commands/T0001/1/x", channel_id: str = "C0001",
-                trigger_id: str | None = None, **options):
+                response_url: str | None = None, channel_id: str = "C0001",
+                trigger_id: str | None = None, channel_name: str = "general", **options):
         """Send a slash command as Slack does (form-encoded)."""
         fields = {
             "token": "legacy-verification-token", "team_id": team_id, "team_domain": "acme",
-            "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": user_id.lower(),
-            "command": command, "text": text, "api_app_id": "A0001", "is_enterprise_install": "false",
-            "response_url": response_url, "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
+            "user_name": user_id.lower(), "command": command, "text": text, "api_app_id": "A0001",
+            "is_enterprise_install": "false", "response_url": response_url or self.new_response_url(command),
+            "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
         }
         return self.send_form(fields, **options)
 
     def action(self, action_id: str, value: str = "", user_id: str = "U0001", team_id: str = "T0001",
-               response_url: str = "https://hooks.slack.com/actions/T0001/1/x", channel_id: str = "C0001",
+               response_url: str | None = None, channel_id: str = "C0001",
                message_ts: str = "1700000000.000100", is_ephemeral: bool = False, action_ts: str | None = None,
-               state: dict | None = None, **options):
-        """Send a block_actions click on a button, as Slack does (form field `payload`)."""
+               state: dict | None = None, block_id: str = "b", message: dict | None = None,
+               channel_name: str = "alerts", **options):
+        """Send a block_actions click on a button, as Slack does (form field `payload`).
+
+        message is the clicked message as Slack includes it (not for ephemeral messages).
+        """
         payload = {
             "type": "block_actions",
             "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
@@ -92,10 +112,10 @@ class SlackSender:
                           "is_ephemeral": is_ephemeral},
             "trigger_id": f"{time.time_ns()}.{secrets.token_hex(4)}",
             "team": {"id": team_id, "domain": "acme"},
-            "channel": {"id": channel_id, "name": "alerts"},
-            "message": {"ts": message_ts, "type": "message"},
-            "response_url": response_url,
-            "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
+            "channel": {"id": channel_id, "name": channel_name},
+            "message": message or {"ts": message_ts, "type": "message"},
+            "response_url": response_url or self.new_response_url(action_id),
+            "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
                          "action_ts": action_ts or f"{time.time():.6f}"}],
         }
         if state is not None:  # values typed into the message's input blocks
