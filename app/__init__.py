@@ -17,6 +17,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         app.config.from_mapping(overrides)
     validate_config(app.config)
 
+    from app import rate_limits
     from app.extensions import csrf, db, login_manager, migrate
     from app.models.types import render_migration_item
 
@@ -25,6 +26,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
                      render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)
+    rate_limits.init_app(app)
 
     from app import models  # noqa: F401  (registers every table on db.metadata)
     from app import errors, health

@@ -11,6 +11,7 @@ from app.dashboard import bp
 from app.dashboard.forms import LoginForm, LogoutForm
 from app.extensions import db, login_manager
 from app.models import User
+from app.rate_limits import sign_in_limits
 from app.services.accounts import find_user
 
 login_manager.login_view = "dashboard.login"
@@ -48,6 +49,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limits
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
