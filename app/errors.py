@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
@@ -79,8 +78,9 @@ def register(app: Flask) -> None:
         if wants_json():
             response, status = error_response(503, message)
         else:
-            # A page of its own: the usual layout would ask the database who is signed in.
-            response = app.make_response((render_template("unavailable.html", description=message), 503))
+            # Rendered without context processors: they would ask the database who is signed in.
+            page = app.jinja_env.get_template("unavailable.html").render(description=message, path=request.path)
+            response = app.make_response((page, 503))
             status = 503
         response.headers["Retry-After"] = DATABASE_RETRY_AFTER
         return response, status
@@ -102,4 +102,4 @@ def register(app: Flask) -> None:
 def _duration(seconds: int) -> str:
     if seconds < 90:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{math.ceil(seconds / 60)} minutes"
+    return f"{round(seconds / 60)} minutes"

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ValidationError
 from app.api.schemas import TOO_LARGE, RequestBody, error_messages
 
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a larger one names nothing
+
+
 class ApiError(Exception):
     """A request the API refuses; the blueprint's handler answers it as a JSON error."""
 

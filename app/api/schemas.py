@@ -467,6 +467,8 @@ def error_messages(model: type[RequestBody], exc) -> list[str]:
 def _message(model: type[RequestBody], field: str, error: dict) -> str:
     if error["type"] in (OUR_WORDS, TOO_LARGE):
         return error["msg"]
+    if error["type"] == "string_unicode":  # a lone surrogate such as "\ud800" in the JSON
+        return f"{field} must be valid Unicode text (it contains a lone surrogate such as \\ud800)"
     known = model.MESSAGES.get(field)
     if isinstance(known, dict):
         known = known.get(error["type"], known.get("default"))
