@@ -183,3 +183,31 @@ def test_an_integer_amount_is_accepted_as_documented(api, people, client):
     amount = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["ReimbursementIn"]["properties"][
         "amount"]
     assert {branch["type"] for branch in amount["anyOf"]} == {"string", "integer"}
+
+
+def test_thousands_of_unknown_fields_get_a_short_answer(api, people):
+    body = {"severity": "high", "policy": "P", "title": "T", **{f"field-{n}-" + "x" * 500: n for n in range(2000)}}
+    response = api("post", "/alerts", json=body)
+    assert response.status_code == 400
+    message = error_message(response)
+    assert message.startswith("Unknown field(s): field-0-xxx")
+    assert "and 1,990 more. Accepted: severity, policy, title, details, user_email, dedup_key." in message
+    assert len(message) < 1000
+
+
+def test_unknown_severities_are_not_echoed_at_length(api, people):
+    response = api("post", "/alert-channels", json={"channel_id": "C1", "severities": ["x" * 50_000]})
+    assert response.status_code == 400
+    assert error_message(response) == 'severities must be a list such as ["high", "critical"]'
+
+
+@pytest.mark.parametrize("path,body,words", [
+    ("/reimbursements", {"employee_email": ALICE, "amount": "٤٢", "description": "d", "period": "2025-01"},
+     'amount must be a decimal string such as "42.50"'),
+    ("/usage", {"events": [event("e", cost_usd="０.５")]}, "cost_usd must be a non-negative decimal string"),
+])
+def test_money_in_other_digits_is_refused(api, people, path, body, words):
+    response = api("post", path, json=body)
+    text = response.get_data(as_text=True)
+    assert words in (error_message(response) if response.status_code == 400 else
+                     response.get_json()["rejected"][0]["errors"][0]), text

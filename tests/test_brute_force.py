@@ -107,3 +107,16 @@ def test_a_limit_setting_that_does_not_parse_stops_start_up_naming_it(name, encr
 
     with pytest.raises(ConfigError, match=f"{name} must be a limit such as '10 per 15 minutes', got 'often'"):
         create_app(make_overrides(migrated_database, encryption_key, **{name: "often"}))
+
+
+def test_with_redis_down_sign_in_still_works_without_limits(migrated_database, encryption_key, member):
+    from app import create_app
+    from tests.conftest import FreshContextClient, make_overrides
+
+    app = create_app(make_overrides(migrated_database, encryption_key, REDIS_URL="redis://127.0.0.1:1/0",
+                                    SIGN_IN_FAILURES_PER_ADDRESS="1 per 15 minutes"))
+    app.test_client_class = FreshContextClient
+    client = app.test_client()
+    for _ in range(3):
+        assert sign_in(client, member.email, "wrong password").status_code == 401
+    assert sign_in(client, member.email, TEST_PASSWORD).status_code == 302

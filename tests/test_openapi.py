@@ -166,3 +166,40 @@ def test_the_documented_answers_match_real_answers(api, document, make_user):
     error = api("get", "/usage/summary", query_string={"user_email": "ghost@x.example"}).get_json()
     assert set(error) == set(schemas["Error"]["required"])
     assert set(error["error"]) == set(schema_of(document, schemas["Error"]["properties"]["error"])["required"])
+
+
+def test_every_route_with_a_body_documents_400_and_415_and_the_body_comes_from_its_model(document):
+    from app.api import schemas
+
+    bodies = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if "requestBody" not in operation:
+                continue
+            bodies += 1
+            assert {"400", "415"} <= set(operation["responses"]), (path, method)
+            name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            model = getattr(schemas, name)
+            assert set(document["components"]["schemas"][name]["properties"]) == set(model.model_fields), name
+    assert bodies == 6
+
+
+def test_every_authenticated_route_documents_429_and_every_route_503_with_retry_after(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            codes = {"503"} if operation.get("security") == [] else {"401", "429", "503"}
+            assert codes <= set(operation["responses"]), (path, method)
+            for code in codes - {"401"}:
+                assert "Retry-After" in operation["responses"][code]["headers"], (path, method, code)
+
+
+def test_the_batch_limit_in_the_document_follows_configuration(app, client):
+    app.config["USAGE_BATCH_MAX_EVENTS"] = 250
+    document = client.get(f"{API_PREFIX}/openapi.json").get_json()
+    assert document["components"]["schemas"]["UsageBatch"]["properties"]["events"]["maxItems"] == 250
+    assert "413" in document["paths"]["/usage"]["post"]["responses"]
+
+
+def test_amount_is_documented_as_the_api_accepts_it(document):
+    amount = document["components"]["schemas"]["ReimbursementIn"]["properties"]["amount"]
+    assert [branch["type"] for branch in amount["anyOf"]] == ["string", "integer"]

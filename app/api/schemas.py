@@ -327,6 +327,17 @@ def _whole_number(raw: str, low: int, high: int, message: str) -> int:
     return int(value)
 
 
+def _severities(raw) -> list[str]:
+    # Bounded first: the service names unknown severities in its message.
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if isinstance(items, list) and (len(items) > 20 or any(isinstance(i, str) and len(i) > 20 for i in items)):
+        raise ValueError('severities must be a list such as ["high", "critical"]')
+    return parse_severities(raw)
+
+
+SEVERITY_LIST = {"type": "array", "items": SEVERITY, "minItems": 1, "maxItems": 20}
+
+
 class AlertChannelIn(RequestBody):
     """Route severities to a channel, named by channel_id or channel_name."""
 
@@ -336,7 +347,7 @@ class AlertChannelIn(RequestBody):
 
     channel_id: Text(32, min_length=0, example="C0123ABCD") | None = None
     channel_name: Text(201, min_length=0, example="security-incidents") | None = None
-    severities: _ours(parse_severities, {"type": "array", "items": SEVERITY, "minItems": 1})
+    severities: _ours(_severities, SEVERITY_LIST)
     team_id: Text(32, min_length=0, description="Required when the organization has several workspaces.") | None = None
 
 
@@ -345,7 +356,7 @@ class SeveritiesIn(RequestBody):
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
-    severities: _ours(parse_severities, {"type": "array", "items": SEVERITY, "minItems": 1})
+    severities: _ours(_severities, SEVERITY_LIST)
 
 
 class LastDelivery(ResponseBody):
@@ -437,6 +448,15 @@ class Error(ResponseBody):
 
 # --- reading a request ----------------------------------------------------------------------------
 
+MAX_ECHOED_NAMES = 10
+MAX_ECHO = 60
+
+
+def echo(text: str) -> str:
+    """Input quoted back in a message, cut short so a huge input never makes a huge answer."""
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
 def validation_messages(model: type[RequestBody], data: dict) -> list[str]:
     """[] when data fits model, else one message per bad field in the project's words (unknown fields first)."""
     from pydantic import ValidationError
@@ -452,9 +472,11 @@ def error_messages(model: type[RequestBody], exc) -> list[str]:
     """A ValidationError as messages: one for unknown fields, then one per bad field."""
     errors = exc.errors(include_url=False, include_input=False)
     messages, seen = [], set()
-    unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"]
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     if unknown:
-        messages.append(f"Unknown field(s): {', '.join(sorted(unknown))}. Accepted: {', '.join(model.model_fields)}.")
+        named = ", ".join(echo(name) for name in unknown[:MAX_ECHOED_NAMES])
+        more = f" and {len(unknown) - MAX_ECHOED_NAMES:,} more" if len(unknown) > MAX_ECHOED_NAMES else ""
+        messages.append(f"Unknown field(s): {named}{more}. Accepted: {', '.join(model.model_fields)}.")
     for e in errors:
         field = str(e["loc"][0]) if e["loc"] else ""
         if e["type"] == "extra_forbidden" or field in seen:

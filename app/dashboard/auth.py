@@ -22,7 +22,8 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The signed-in user from the session cookie."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    ok = user_id.isascii() and user_id.isdigit() and len(user_id) <= 9  # "²".isdigit() is true too
+    return db.session.get(User, int(user_id)) if ok else None
 
 
 def role_required(*roles: str):

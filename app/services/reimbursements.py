@@ -41,6 +41,8 @@ def parse_amount(raw) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
         raise ReimbursementError('amount must be a decimal string such as "42.50"')
     try:
+        if not str(raw).isascii():  # Decimal() would also read "٤٢" or "４２"
+            raise InvalidOperation
         amount = Decimal(str(raw).strip())
     except InvalidOperation:
         raise ReimbursementError('amount must be a decimal string such as "42.50"') from None

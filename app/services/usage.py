@@ -64,6 +64,8 @@ def parse_cost(raw) -> Decimal:
     if not isinstance(raw, str):
         raise ValueError(COST_MESSAGE)
     try:
+        if not raw.isascii():  # Decimal() would also read "٣" or "３"
+            raise InvalidOperation
         cost = Decimal(raw.strip())
         # An exact check: to_micros alone rounds amounts with more than 28 digits.
         if not cost.is_finite() or cost < 0 or cost > MAX_EVENT_COST or cost != cost.quantize(Decimal("0.000001")):
