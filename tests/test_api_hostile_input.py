@@ -211,3 +211,13 @@ def test_money_in_other_digits_is_refused(api, people, path, body, words):
     text = response.get_data(as_text=True)
     assert words in (error_message(response) if response.status_code == 400 else
                      response.get_json()["rejected"][0]["errors"][0]), text
+
+
+@pytest.mark.parametrize("body,message", [
+    ({"alert_threshold_pct": "٨٠"}, "alert_threshold_pct must be a whole number from 1 to 100"),
+    ({"monthly_limit_usd": "٣٠٠"}, 'monthly_limit_usd must be a decimal string such as "10000.00", or null for no budget'),
+])
+def test_budget_numbers_in_other_digits_are_refused(api, org, body, message):
+    response = api("put", "/budget", json=body)
+    assert response.status_code == 400
+    assert error_message(response) == message

@@ -6,7 +6,6 @@ import re
 from flask import current_app, jsonify, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
-from werkzeug.routing import IntegerConverter
 
 from app.api import bp
 from app.api.contract import operation
@@ -40,15 +39,13 @@ def _api_routes(app):
                 yield rule, method.lower(), app.view_functions[rule.endpoint]
 
 
+ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")  # <int:route_id>, <batch_id>
+
+
 def _path_parameters(rule) -> list[dict]:
     params = []
-    for name, converter in rule._converters.items():
-        if isinstance(converter, IntegerConverter):
-            schema = {"type": "integer", "minimum": 0}
-            if converter.max is not None:
-                schema["maximum"] = converter.max
-        else:
-            schema = {"type": "string"}
+    for converter, name in ARGUMENT.findall(rule.rule):
+        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 
@@ -101,7 +98,7 @@ def openapi_document(app, server_url: str) -> dict:
     paths: dict[str, dict] = {}
     for rule, method, view in routes:
         op = view.operation
-        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule[len(API_PREFIX):])
+        path = ARGUMENT.sub(r"{\2}", rule.rule[len(API_PREFIX):])
         responses = dict(op.responses)
         parameters = _path_parameters(rule)
         if parameters:

@@ -56,7 +56,7 @@ def _ours(parse, schema: dict) -> Any:
 
 
 SEVERITY = {"type": "string", "enum": list(SEVERITIES)}
-Severity = Literal["low", "medium", "high", "critical"]
+Severity = Literal[tuple(SEVERITIES)]
 EMAIL = {"format": "email", "example": "bob@globex.com"}
 
 
@@ -220,13 +220,26 @@ class Budget(ResponseBody):
     percent_used: str | None = Field(examples=["75.2"])
 
 
+def _ascii(parse, message: str):
+    """parse, for text written in ASCII: int() and Decimal() would also read "٨٠" or "８０"."""
+
+    def checked(value):
+        if isinstance(value, str) and not value.isascii():
+            raise ValueError(message)
+        return parse(value)
+
+    return checked
+
+
 class BudgetUpdate(RequestBody):
     """A new monthly limit and/or alert threshold; a field left out keeps its value."""
 
-    monthly_limit_usd: _ours(parse_budget_limit, {
+    monthly_limit_usd: _ours(_ascii(parse_budget_limit, 'monthly_limit_usd must be a decimal string such as '
+                                                        '"10000.00", or null for no budget'), {
         "anyOf": [{"type": "string", "example": "10000.00"}, {"type": "integer", "minimum": 0}, {"type": "null"}],
         "description": "Dollars, at most 2 decimals; null for no budget."}) = None
-    alert_threshold_pct: _ours(parse_threshold, {"type": "integer", "minimum": 1, "maximum": 100}) = None
+    alert_threshold_pct: _ours(_ascii(parse_threshold, "alert_threshold_pct must be a whole number from 1 to 100"),
+                               {"type": "integer", "minimum": 1, "maximum": 100}) = None
 
 
 # --- alerts ---------------------------------------------------------------------------------------
