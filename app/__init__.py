@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config, validate_config
 
@@ -44,6 +45,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.register_blueprint(slack_bp)
     csrf.exempt(slack_bp)  # authenticated by Slack's request signature instead
     errors.register(app)
+    if app.config.get("TRUSTED_PROXY_HOPS"):
+        # Behind a router every request comes from it; the rate limits need the client's own address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     app.cli.add_command(toktra_cli)
     return app
 

@@ -82,6 +82,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "SLACK_SCOPES": env.get("SLACK_SCOPES", ""),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # How many proxies (e.g. 1 behind Heroku's router) append X-Forwarded-For: the client's address is read there.
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
         # Brute-force limits on refused credentials only (Flask-Limiter notation, counted in Redis).
         "SIGN_IN_FAILURES_PER_ADDRESS": env.get("SIGN_IN_FAILURES_PER_ADDRESS") or "30 per 15 minutes",
         "SIGN_IN_FAILURES_PER_ACCOUNT": env.get("SIGN_IN_FAILURES_PER_ACCOUNT") or "10 per 15 minutes",

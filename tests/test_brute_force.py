@@ -120,3 +120,23 @@ def test_with_redis_down_sign_in_still_works_without_limits(migrated_database, e
     for _ in range(3):
         assert sign_in(client, member.email, "wrong password").status_code == 401
     assert sign_in(client, member.email, TEST_PASSWORD).status_code == 302
+
+
+def test_behind_a_router_each_client_is_limited_by_its_own_forwarded_address(migrated_database, encryption_key,
+                                                                              api_key):
+    from app import create_app
+    from tests.conftest import FreshContextClient, make_overrides
+
+    app = create_app(make_overrides(migrated_database, encryption_key, TRUSTED_PROXY_HOPS=1,
+                                    API_KEY_FAILURES_PER_ADDRESS="2 per 15 minutes"))
+    app.test_client_class = FreshContextClient
+    client = app.test_client()
+
+    def call(key, client_address):
+        return client.get("/api/v1/budget", headers={**bearer(key), "X-Forwarded-For": client_address},
+                          environ_base={"REMOTE_ADDR": "127.0.0.9"})  # every request arrives from the router
+
+    for _ in range(2):
+        assert call("tok_deadbeef_guess", "198.51.100.7").status_code == 401
+    assert call(api_key, "198.51.100.7").status_code == 429
+    assert call(api_key, "203.0.113.5").status_code == 200
