@@ -117,12 +117,12 @@ def connect_workspace(org_ref):
     click.echo(f"Connected Slack workspace {workspace.team_name} ({workspace.team_id}) to {org.name}.")
 
 
-@toktra_cli.command("sweep")
-def sweep():
-    """Re-queue alert deliveries whose job was lost (the worker does this every minute)."""
-    from jobs.alerts import sweep_deliveries
+@toktra_cli.command("dispatch")
+def dispatch():
+    """Queue every outbox message that is due now (the worker's dispatcher does this continuously)."""
+    from jobs.outbox import dispatch_due
 
-    click.echo(f"Re-queued {sweep_deliveries()} alert deliveries.")
+    click.echo(f"Queued {dispatch_due()} outbox messages.")
 
 
 @toktra_cli.command("payroll-export")

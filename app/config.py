@@ -40,6 +40,26 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (0 < value < 86400):
+        raise ConfigError(f"{name} must be a number of seconds above 0, such as 0.5, got {raw!r}")
+    return value
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict:
     """Build the Flask config dict from the environment (os.environ by default)."""
     env = os.environ if env is None else env
@@ -80,6 +100,14 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "SLACK_APP_TOKEN": env.get("SLACK_APP_TOKEN", ""),
         "SLACK_API_URL": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
         "SLACK_SCOPES": env.get("SLACK_SCOPES", ""),
+        # The outbox: Slack's pace per channel, and how the dispatcher treats jobs that vanish.
+        "SLACK_CHANNEL_PACE_MS": _int(env, "SLACK_CHANNEL_PACE_MS", 1020),
+        "OUTBOX_TICK_SECONDS": _float(env, "OUTBOX_TICK_SECONDS", 1.0),
+        "OUTBOX_LEASE_SECONDS": _float(env, "OUTBOX_LEASE_SECONDS", 10.0),
+        "OUTBOX_STALE_SECONDS": _float(env, "OUTBOX_STALE_SECONDS", 30.0),
+        "OUTBOX_AMBIGUOUS_DELAY_SECONDS": _float(env, "OUTBOX_AMBIGUOUS_DELAY_SECONDS", 30.0),
+        "RQ_MAINTENANCE_INTERVAL": _int(env, "RQ_MAINTENANCE_INTERVAL", 10),
+        "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # How many proxies (e.g. 1 behind Heroku's router) append X-Forwarded-For: the client's address is read there.

@@ -1,6 +1,11 @@
 """RQ jobs and the one helper that queues them."""
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import Callable
+
+import sqlalchemy as sa
 from redis.exceptions import RedisError
 from rq import Retry
 from rq.job import Job
@@ -15,22 +20,60 @@ class QueueUnavailable(RuntimeError):
     """Redis could not be reached, so the job was not queued."""
 
 
-def enqueue(func, *args, queue: str = "default", retry: Retry | None = DEFAULT_RETRY, **options) -> Job:
-    """Queue func(*args) (primitives only) with retries; raise QueueUnavailable if Redis is down."""
+def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = DEFAULT_RETRY,
+            at: dt.datetime | None = None, **kwargs) -> Job:
+    """Queue func(**kwargs) (primitives only), now or at `at`; raise QueueUnavailable if Redis is down.
+
+    RQ's own options (job_timeout, result_ttl, job_id...) pass through as keyword arguments too.
+    """
     if redis_known_down():  # this request already waited on Redis once; Slack's 3 seconds are precious
         raise QueueUnavailable("the job queue is unreachable (no answer earlier in this request)")
+    options = {name: kwargs.pop(name) for name in list(kwargs) if name in _RQ_OPTIONS}
     try:
-        return get_queue(queue).enqueue(func, args=args, retry=retry, **options)
+        if at is not None:
+            return get_queue(queue).enqueue_at(at, func, kwargs=kwargs, retry=retry, **options)
+        return get_queue(queue).enqueue(func, kwargs=kwargs, retry=retry, **options)
     except RedisError as exc:
         note_redis_down()
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
 
 
-def enqueue_in(seconds: float, func, *args, queue: str = "default", retry: Retry | None = DEFAULT_RETRY) -> Job:
-    """Queue func(*args) to run after `seconds` (the worker's scheduler releases it)."""
-    import datetime as dt
+def enqueue_durably(func: Callable, /, **kwargs) -> bool:
+    """Queue func(**kwargs); when Redis is down, keep the job in PostgreSQL for the dispatcher to queue later.
 
+    Returns False when it had to be deferred. Raises only if PostgreSQL is unreachable too.
+    """
     try:
-        return get_queue(queue).enqueue_in(dt.timedelta(seconds=max(seconds, 0)), func, args=args, retry=retry)
-    except RedisError as exc:
-        raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
+        enqueue(func, **kwargs)
+        return True
+    except QueueUnavailable:
+        from app.extensions import db
+        from app.models import DeferredJob
+
+        db.session.add(DeferredJob(func=f"{func.__module__}.{func.__qualname__}", kwargs=json.dumps(kwargs)))
+        db.session.commit()
+        return False
+
+
+def queue_deferred_jobs(limit: int = 500) -> int:
+    """Queue the jobs kept in PostgreSQL while Redis was down (oldest first); returns how many."""
+    from app.extensions import db
+    from app.models import DeferredJob
+
+    rows = db.session.scalars(sa.select(DeferredJob).order_by(DeferredJob.id).limit(limit)
+                              .with_for_update(skip_locked=True)).all()
+    for row in rows:
+        get_queue("default").enqueue(row.func, kwargs=json.loads(row.kwargs), retry=DEFAULT_RETRY)
+        db.session.delete(row)
+    db.session.commit()
+    return len(rows)
+
+
+def enqueue_in(seconds: float, func: Callable, /, **kwargs) -> Job:
+    """Queue func(**kwargs) to run after `seconds` (the worker's RQ scheduler releases it)."""
+    at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=max(seconds, 0))
+    return enqueue(func, at=at, **kwargs)
+
+
+_RQ_OPTIONS = {"job_timeout", "result_ttl", "ttl", "failure_ttl", "job_id", "description", "depends_on", "meta",
+               "at_front", "on_success", "on_failure"}

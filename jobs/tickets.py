@@ -12,12 +12,13 @@ from app.extensions import db
 from app.itsm import ItsmError, TicketRequest, client_for
 from app.models import Alert, ItsmConnector, SlackWorkspace, Ticket, User
 from app.models.types import utcnow
-from app.services.alerts import active_connectors
+from app.services.alerts import ALERT_CARD, active_connectors
+from app.services.outbox import refresh_messages
 from app.slack import cards
 from app.slack.format import when
-from app.slack.respond import post_response
+from app.slack.respond import post_response, post_response_if_alive
 from app.slack.users import acting_user
-from jobs import enqueue, enqueue_in
+from jobs import enqueue_in
 from jobs.alerts import _button_context
 from jobs.slack_retry import reschedule_on_rate_limit
 
@@ -83,6 +84,7 @@ def open_ticket(alert: Alert, connector: ItsmConnector, user: User, tz: str, att
             raise _Retry(exc.retry_after or 30, exc.message) from exc
         return f"Could not create the {system} ticket: {exc.message}"
     ticket.state, ticket.external_key, ticket.external_id, ticket.url = "created", ref.key, ref.external_id, ref.url
+    refresh_messages(ALERT_CARD, alert.id)  # every channel copy links the ticket, committed with it
     db.session.commit()
     return f"Created {ref.key}: {ref.url}"
 
@@ -120,9 +122,8 @@ def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, 
             replies.append(open_ticket(alert, connector, user, org.timezone, attempt))
         except _Retry as retry:
             post_response(response_url, *cards.notice(f"{retry.message} Toktra will try again in {retry.seconds} s."))
-            enqueue_in(retry.seconds, "jobs.tickets.create_ticket_from_slack", workspace_id, value, slack_user_id,
-                       response_url, attempt + 1)
+            enqueue_in(retry.seconds, create_ticket_from_slack, workspace_id=workspace_id, value=value,
+                       slack_user_id=slack_user_id, response_url=response_url, attempt=attempt + 1)
             return "retry scheduled"
-    post_response(response_url, *cards.notice("\n".join(replies)))
-    enqueue("jobs.alerts.update_alert_cards", alert.id)
+    post_response_if_alive(response_url, *cards.notice("\n".join(replies)))
     return "; ".join(replies)

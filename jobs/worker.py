@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.worker import HerokuWorker
 
 from app import create_app
 from app.extensions import db, redis_connection
 from jobs.context import AppContextJob, bind_app
+from jobs.outbox import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -30,37 +30,41 @@ def _fresh_pool_in_child(app) -> None:
         db.engine.dispose(close=False)
 
 
-def start_sweeper(app, interval_seconds: float) -> threading.Event:
-    """Every interval, re-queue alert deliveries whose job was lost (Redis outage, killed worker).
+class ToktraWorker(Worker):
+    """RQ's forking worker, tuned to come back quickly after a Redis outage."""
 
-    Returns an Event that stops the sweeper when set.
-    """
-    from jobs.alerts import sweep_deliveries
+    # RQ waits up to 60 s between reconnection attempts by default; a short outage should cost seconds.
+    max_connection_wait_time = 5.0
 
-    stop = threading.Event()
 
-    def loop():
-        while not stop.wait(interval_seconds):
-            try:
-                with app.app_context():
-                    swept = sweep_deliveries()
-                if swept:
-                    log.info("sweeper re-queued %s alert deliveries", swept)
-            except Exception:  # a database or Redis outage: try again next round
-                log.exception("sweeper round failed")
+class ToktraSimpleWorker(SimpleWorker):
+    """RQ's worker that runs jobs in its own process (no fork per job), with the same quick reconnection."""
 
-    threading.Thread(target=loop, name="toktra-sweeper", daemon=True).start()
-    return stop
+    max_connection_wait_time = ToktraWorker.max_connection_wait_time
+
+
+class ToktraHerokuWorker(HerokuWorker):
+    """HerokuWorker (SIGTERM handling of Heroku-style platforms), with the same quick reconnection."""
+
+    max_connection_wait_time = ToktraWorker.max_connection_wait_time
+
+
+WORKER_CLASSES = {"fork": ToktraWorker, "simple": ToktraSimpleWorker}
 
 
 def main() -> None:
-    """Run the worker with RQ's scheduler (delayed retries) and the delivery sweeper."""
+    """Run the worker with the outbox dispatcher and RQ's scheduler (delayed retries of other jobs)."""
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     app = create_app()
     os.register_at_fork(after_in_child=lambda: _fresh_pool_in_child(app))
-    worker_class = HerokuWorker if os.environ.get("DYNO") else Worker
-    start_sweeper(app, float(os.environ.get("SWEEP_INTERVAL_SECONDS", "60")))
-    build_worker(app, worker_class).work(with_scheduler=True, burst=os.environ.get("RQ_BURST") == "1")
+    worker_class = WORKER_CLASSES[app.config["RQ_WORKER_CLASS"]]
+    if worker_class is ToktraWorker and os.environ.get("DYNO"):
+        worker_class = ToktraHerokuWorker
+    Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
+    worker = build_worker(app, worker_class)
+    # Maintenance restarts RQ's scheduler if a Redis restart killed it; every few seconds, not every 10 minutes.
+    worker.maintenance_interval = app.config["RQ_MAINTENANCE_INTERVAL"]
+    worker.work(with_scheduler=True, burst=os.environ.get("RQ_BURST") == "1")
 
 
 if __name__ == "__main__":

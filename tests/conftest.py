@@ -65,6 +65,8 @@ def make_overrides(database_url: str, encryption_key: str, **extra) -> dict:
         "PUBLIC_BASE_URL": "http://toktra.test",
         "SLACK_SIGNING_SECRET": "test-signing-secret",
         "RATELIMIT_KEY_PREFIX": f"limits-{uuid.uuid4().hex[:8]}",  # each test app counts failures afresh
+        # Tests about pacing pass their own clock to the outbox; the rest need not wait a second per post.
+        "SLACK_CHANNEL_PACE_MS": 0,
         **extra,
     }
 
@@ -158,14 +160,19 @@ def queue(app, redis_conn):
 
 @pytest.fixture
 def run_worker(app, redis_conn):
-    """Run a real RQ worker in burst mode over the app's queues; returns the worker."""
+    """Run a real RQ worker in burst mode over the app's queues, with the outbox dispatcher's rounds in
+    between (as the worker process runs them), until nothing is queued or due; returns the worker."""
     from rq import SimpleWorker
 
+    from jobs.outbox import dispatch_due
     from jobs.worker import build_worker
 
     def run(worker_class=SimpleWorker, with_scheduler=False):
         worker = build_worker(app, worker_class)
-        worker.work(burst=True, with_scheduler=with_scheduler)
+        for _ in range(50):
+            worker.work(burst=True, with_scheduler=with_scheduler)
+            if not dispatch_due():
+                break
         return worker
 
     return run

@@ -278,7 +278,7 @@ def test_send_a_test_alert_end_to_end(client, page, workspace, cached, slack, qu
 
     assert response.status_code == 303
     (job,) = queue.jobs
-    assert (job.func_name, job.args) == ("jobs.alerts.send_test_alert", (route.id,))
+    assert (job.func_name, job.kwargs) == ("jobs.alerts.send_test_alert", {"route_id": route.id})
     _, html = page()
     assert "Test alert queued for #security-incidents" in html
     assert "Sending test…" in row_of(html, route.id)
@@ -344,7 +344,7 @@ def test_without_a_cached_list_the_page_queues_one_and_shows_it_once_the_job_ran
     assert 'form="refresh-form"' in html and ">Refresh channel list</button>" in html
     assert '<select id="channel_id"' not in html
     (job,) = queue.jobs
-    assert (job.func_name, job.args) == ("jobs.alerts.refresh_channel_list", (workspace.id,))
+    assert (job.func_name, job.kwargs) == ("jobs.alerts.refresh_channel_list", {"workspace_id": workspace.id})
     page()
     assert len(queue.jobs) == 1  # a reload while it loads does not queue another listing
 
@@ -381,7 +381,7 @@ def test_refresh_the_channel_list(client, page, workspace, cached, slack, queue,
 
     assert response.status_code == 303
     (job,) = queue.jobs
-    assert (job.func_name, job.args) == ("jobs.alerts.refresh_channel_list", (workspace.id,))
+    assert (job.func_name, job.kwargs) == ("jobs.alerts.refresh_channel_list", {"workspace_id": workspace.id})
     _, html = page()
     assert "Refreshing the channel list of Acme from Slack…" in html
     assert "Refreshing from Slack…" in html  # the old list stays usable meanwhile

@@ -1,4 +1,4 @@
-"""Security alerts: intake, routing, exactly-once delivery, pacing and 429s, the sweeper, budget alerts, Acknowledge."""
+"""Security alerts: intake, routing, delivery through the outbox, budget alerts, Acknowledge."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,15 +7,14 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from app.extensions import db
-from app.models import Alert, AlertChannelRoute, AlertDelivery, SlackWorkspace
+from app.models import Alert, AlertChannelRoute, OutboxMessage, SlackWorkspace
 from app.services.alerts import acknowledge_alert, fire_alert
 from app.slack.actions import ACKNOWLEDGE_ALERT
 from jobs import enqueue
-from jobs.alerts import sweep_deliveries
+from jobs.outbox import deliver, dispatch_due
 from tests.conftest import TEST_REDIS_URL, fresh
 
 
@@ -49,18 +48,12 @@ def post_alert(api, severity="high", **fields):
     return api("post", "/alerts", json=body)
 
 
-def clear_pace(redis_conn):
-    """Let time pass for Slack's per-channel pace."""
-    for key in redis_conn.scan_iter("toktra:pace:*"):
-        redis_conn.delete(key)
-
-
-def release_scheduled(queue):
-    """Do what the scheduler does when the delay is over: move scheduled jobs to the queue."""
-    registry = ScheduledJobRegistry(queue=queue)
-    for job_id in registry.get_job_ids():
-        registry.remove(job_id)
-        queue.enqueue_job(Job.fetch(job_id, connection=queue.connection))
+def copies(channel_id=None):
+    """The outbox messages of alert cards (optionally in one channel)."""
+    query = sa.select(OutboxMessage).where(OutboxMessage.kind == "alert_card")
+    if channel_id:
+        query = query.where(OutboxMessage.channel_id == channel_id)
+    return db.session.scalars(query.order_by(OutboxMessage.id)).all()
 
 
 @pytest.mark.parametrize("severity, expected", [
@@ -85,33 +78,31 @@ def test_an_inactive_workspace_gets_nothing(api, slack, channels, queue, run_wor
     assert slack.messages("C4") == []
 
 
-def test_the_alert_and_its_deliveries_are_committed_before_anything_is_queued(api, channels, queue):
+def test_the_alert_and_its_channel_copies_are_committed_before_anything_is_queued(api, channels, queue):
     post_alert(api, "critical")
-    rows = db.session.scalars(sa.select(AlertDelivery)).all()
-    assert {(d.channel_id, d.state) for d in rows} == {("C1", "pending"), ("C3", "pending"), ("C4", "pending")}
-    assert len(queue) == 3
+    assert {(m.channel_id, m.state) for m in copies()} == {("C1", "pending"), ("C3", "pending"), ("C4", "pending")}
+    assert len(queue) == 0  # the worker's dispatcher queues them
+    assert dispatch_due() == 3 and len(queue) == 3
 
 
-def test_a_delivery_job_run_twice_posts_once(api, slack, channels, queue, run_worker, redis_conn):
+def test_a_delivery_job_run_twice_posts_once(api, slack, channels, queue, run_worker):
     post_alert(api, "critical")
-    [delivery_id] = db.session.scalars(sa.select(AlertDelivery.id).where(AlertDelivery.channel_id == "C1")).all()
+    [message] = copies("C1")
     run_worker()
-    clear_pace(redis_conn)
-    enqueue("jobs.alerts.deliver_alert", delivery_id)
+    enqueue(deliver, message_id=message.id)
     run_worker()
     assert len(slack.messages("C1")) == 1
-    assert fresh(db.session.get(AlertDelivery, delivery_id)).state == "sent"
+    assert fresh(message).state == "sent"
 
 
-def test_two_jobs_racing_for_one_delivery_post_once(app, slack, channels, org, redis_conn):
-    fired = fire_alert(org, "high", "Policy", "Racing")
-    [delivery_id] = [d for d in fired.delivery_ids
-                     if db.session.get(AlertDelivery, d).channel_id == "C2"]
-    from jobs.alerts import deliver_alert
+def test_two_jobs_racing_for_one_delivery_post_once(app, slack, channels, org):
+    fire_alert(org, "high", "Policy", "Racing")
+    [message] = copies("C2")
+    message_id = message.id
 
     def run():
         with app.app_context():
-            deliver_alert(delivery_id)
+            deliver(message_id)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
@@ -121,46 +112,26 @@ def test_two_jobs_racing_for_one_delivery_post_once(app, slack, channels, org, r
     assert len(slack.messages("C2")) == 1
 
 
-def test_a_429_reschedules_that_channel_without_holding_up_the_others(api, slack, channels, queue, run_worker,
-                                                                      redis_conn):
+def test_a_429_holds_that_channel_without_holding_up_the_others(api, slack, channels, queue, run_worker):
     slack.fail("chat.postMessage", channel="C1", retry_after=30)
     post_alert(api, "critical")
     run_worker()
     assert slack.messages("C1") == [] and len(slack.messages("C3")) == 1 and len(slack.messages("C4")) == 1
-    [scheduled_id] = ScheduledJobRegistry(queue=queue).get_job_ids()
-    delay = ScheduledJobRegistry(queue=queue).get_scheduled_time(scheduled_id) - dt.datetime.now(dt.timezone.utc)
-    assert dt.timedelta(seconds=28) <= delay <= dt.timedelta(seconds=31)  # Retry-After, not sleeping
-    clear_pace(redis_conn)
-    release_scheduled(queue)
-    run_worker()
-    assert len(slack.messages("C1")) == 1
+    [held] = copies("C1")
+    delay = fresh(held).not_before - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(seconds=28) <= delay <= dt.timedelta(seconds=30)  # Retry-After, not sleeping
+    assert [e.event for e in held.events] == ["rate_limited"]
+    assert len(ScheduledJobRegistry(queue=queue)) == 0  # the time lives with the message, not in Redis
 
 
-def test_alerts_to_one_channel_are_paced_while_other_channels_flow(app, slack, channels, org, queue, run_worker,
-                                                                   redis_conn):
-    from jobs.alerts import queue_deliveries
-
-    for n in range(3):
-        queue_deliveries(fire_alert(org, "low", "Policy", f"Burst {n}").delivery_ids)
-    run_worker()
-    assert len(slack.messages("C3")) == 1  # one a second in a channel
-    assert len(ScheduledJobRegistry(queue=queue)) == 2
-    for _ in range(2):
-        clear_pace(redis_conn)
-        release_scheduled(queue)
-        run_worker()
-    assert [m["text"].split("— ")[1] for m in slack.messages("C3")] == ["Burst 0", "Burst 1", "Burst 2"]
-
-
-def test_the_sweeper_delivers_an_alert_whose_job_was_lost(api, slack, channels, queue, run_worker, redis_conn):
+def test_an_alert_whose_job_was_lost_is_queued_again_after_the_lease(app, api, slack, channels, queue, run_worker):
     post_alert(api, "critical")
+    assert dispatch_due() == 3
     queue.empty()  # the jobs are lost (Redis restarted, say)
-    run_worker()
-    assert slack.messages("C1") == []
-    assert sweep_deliveries() == 0  # not yet past the deadline
-    db.session.execute(sa.update(AlertDelivery).values(created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)))
+    assert dispatch_due() == 0  # still within the lease: they may yet run
+    db.session.execute(sa.update(OutboxMessage).values(
+        dispatched_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)))
     db.session.commit()
-    assert sweep_deliveries() == 3
     run_worker()
     assert len(slack.messages("C1")) == 1 and len(slack.messages("C4")) == 1
 
@@ -168,12 +139,9 @@ def test_the_sweeper_delivers_an_alert_whose_job_was_lost(api, slack, channels, 
 def test_an_alert_fired_while_redis_is_down_is_delivered_later(app, api, slack, channels, queue, run_worker):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     app.extensions.pop("toktra.redis.fast", None)
-    assert post_alert(api, "critical").status_code == 201  # stored, not queued
+    assert post_alert(api, "critical").status_code == 201  # stored; the dispatcher was not even woken
     app.config["REDIS_URL"] = TEST_REDIS_URL
     app.extensions.pop("toktra.redis.fast", None)
-    db.session.execute(sa.update(AlertDelivery).values(created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)))
-    db.session.commit()
-    sweep_deliveries()
     run_worker()
     assert len(slack.messages("C1")) == 1
 
@@ -183,9 +151,9 @@ def test_permanent_failures_are_recorded_in_words_and_not_retried(api, slack, ch
     slack.fail("chat.postMessage", error="not_in_channel", channel="C1", times=None)
     post_alert(api, "critical")
     run_worker()
-    delivery = db.session.scalar(sa.select(AlertDelivery).where(AlertDelivery.channel_id == "C1"))
-    assert delivery.state == "failed"
-    assert delivery.last_error == "Toktra is not in this channel: invite @Toktra to it."
+    [message] = copies("C1")
+    assert message.state == "failed"
+    assert message.last_error == "Toktra is not in this channel: invite @Toktra to it."
     assert len(ScheduledJobRegistry(queue=queue)) == 0 and len(FailedJobRegistry(queue=queue)) == 0
     route = fresh(channels["C1"])
     assert route.last_delivery_ok is False and "invite @Toktra" in route.last_delivery_error

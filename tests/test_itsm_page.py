@@ -285,7 +285,7 @@ def test_test_connection_runs_as_a_job_and_the_page_shows_the_result(signed_in, 
         response = post(signed_in, f"{PAGE}/{connector.id}/test", {})
         assert response.status_code == 303
         (job,) = queue.jobs
-        assert (job.func_name, job.args) == ("jobs.itsm.test_connector", (connector.id,))
+        assert (job.func_name, job.kwargs) == ("jobs.itsm.test_connector", {"connector_id": connector.id})
         html = signed_in.get(PAGE).get_data(as_text=True)
         assert "Testing the connection to Jira OPS…" in html
         assert "Testing…" in html

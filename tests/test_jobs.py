@@ -12,11 +12,12 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from app import create_app
 from jobs import QueueUnavailable, enqueue
+from tests.jobs_for_tests import always_fails, rename_org
 from tests.conftest import TEST_REDIS_URL, fresh, make_overrides
 
 
 def test_a_queued_job_runs_in_an_app_context_and_writes_to_the_database(app, org, queue, run_worker):
-    job = enqueue("tests.jobs_for_tests.rename_org", org.id, "Globex Renamed")
+    job = enqueue(rename_org, org_id=org.id, name="Globex Renamed")
     assert job.get_status() == JobStatus.QUEUED
     run_worker()
     assert job.get_status(refresh=True) == JobStatus.FINISHED
@@ -25,14 +26,14 @@ def test_a_queued_job_runs_in_an_app_context_and_writes_to_the_database(app, org
 
 
 def test_a_forking_worker_runs_jobs_too(app, org, queue, run_worker):
-    job = enqueue("tests.jobs_for_tests.rename_org", org.id, "Forked")
+    job = enqueue(rename_org, org_id=org.id, name="Forked")
     run_worker(Worker)
     assert job.get_status(refresh=True) == JobStatus.FINISHED
     assert fresh(org).name == "Forked"
 
 
 def test_a_failing_job_is_scheduled_for_a_retry(app, org, queue, run_worker):
-    job = enqueue("tests.jobs_for_tests.always_fails", org.id)
+    job = enqueue(always_fails, org_id=org.id)
     run_worker()
     job.refresh()
     assert job.get_status() == JobStatus.SCHEDULED
@@ -41,7 +42,7 @@ def test_a_failing_job_is_scheduled_for_a_retry(app, org, queue, run_worker):
 
 
 def test_a_job_that_keeps_failing_ends_in_the_failed_registry_with_its_error(app, org, queue, run_worker):
-    job = enqueue("tests.jobs_for_tests.always_fails", org.id, retry=Retry(max=1))
+    job = enqueue(always_fails, org_id=org.id, retry=Retry(max=1))
     run_worker()
     job.refresh()
     assert job.get_status() == JobStatus.FAILED
@@ -52,11 +53,11 @@ def test_a_job_that_keeps_failing_ends_in_the_failed_registry_with_its_error(app
 def test_enqueue_says_so_when_redis_is_unreachable(migrated_database, encryption_key):
     app = create_app(make_overrides(migrated_database, encryption_key, REDIS_URL="redis://127.0.0.1:1/0"))
     with app.app_context(), pytest.raises(QueueUnavailable, match="the job queue is unreachable"):
-        enqueue("tests.jobs_for_tests.rename_org", 1, "x")
+        enqueue(rename_org, org_id=1, name="x")
 
 
 def test_the_worker_process_runs_queued_jobs(app, org, queue, migrated_database, encryption_key):
-    enqueue("tests.jobs_for_tests.rename_org", org.id, "From the worker process")
+    enqueue(rename_org, org_id=org.id, name="From the worker process")
     overrides = make_overrides(migrated_database, encryption_key)
     env = {
         **os.environ,

@@ -1,4 +1,4 @@
-"""The Web API layer jobs use: error hierarchy, 429 rescheduling, token rotation, user mapping, single-workspace mode."""
+"""The Web API layer jobs use: the one error rule, token rotation, user mapping, single-workspace mode."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +11,17 @@ from app.extensions import db
 from app.models import SlackUserLink, SlackWorkspace
 from app.slack.store import WorkspaceInstallationStore
 from app.slack.users import toktra_user_for
-from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, SlackTokenRevoked, WorkspaceClient
+from app.slack.web import (
+    SlackChannelUnavailable,
+    SlackError,
+    SlackRateLimited,
+    SlackTokenRevoked,
+    SlackTransient,
+    WorkspaceClient,
+    retry_after_seconds,
+)
 from jobs import enqueue
+from jobs.slack import reply_to_mention
 from tests.conftest import fresh
 
 
@@ -22,7 +31,7 @@ def test_channel_problems_are_reported_as_unavailable(slack, workspace):
     client = WorkspaceClient(workspace)
     for channel, error in (("C0001", "is_archived"), ("C0002", "not_in_channel"), ("C9999", "channel_not_found")):
         with pytest.raises(SlackChannelUnavailable) as caught:
-            client.call("chat_postMessage", channel=channel, text="hi")
+            client.chat_postMessage(channel=channel, text="hi")
         assert caught.value.error == error
     assert fresh(workspace).active
 
@@ -31,7 +40,7 @@ def test_a_429_becomes_rate_limited_with_retry_after(slack, workspace):
     slack.add_channel("C0001", "general")
     slack.fail("chat.postMessage", retry_after=7)
     with pytest.raises(SlackRateLimited) as caught:
-        WorkspaceClient(workspace).call("chat_postMessage", channel="C0001", text="hi")
+        WorkspaceClient(workspace).chat_postMessage(channel="C0001", text="hi")
     assert caught.value.retry_after == 7
 
 
@@ -40,7 +49,7 @@ def test_token_errors_deactivate_the_workspace_and_stop_further_calls(slack, wor
     slack.add_channel("C0001", "general")
     slack.fail("chat.postMessage", error=error)
     with pytest.raises(SlackTokenRevoked):
-        WorkspaceClient(workspace).call("chat_postMessage", channel="C0001", text="hi")
+        WorkspaceClient(workspace).chat_postMessage(channel="C0001", text="hi")
     row = fresh(workspace)
     assert not row.active and row.deactivated_reason == f"Slack said {error}" and row.bot_token is None
     calls_before = len(slack.calls)
@@ -49,24 +58,48 @@ def test_token_errors_deactivate_the_workspace_and_stop_further_calls(slack, wor
     assert len(slack.calls) == calls_before
 
 
-def test_other_errors_stay_generic(slack, workspace):
+def test_slack_trouble_is_transient_and_refusals_stay_generic(slack, workspace):
+    slack.add_channel("C0001", "general")
     slack.fail("chat.postMessage", error="internal_error")
+    with pytest.raises(SlackTransient) as caught:
+        WorkspaceClient(workspace).chat_postMessage(channel="C0001", text="hi")
+    assert caught.value.error == "internal_error"
+    slack.fail("chat.postMessage", error="invalid_blocks")
     with pytest.raises(SlackError) as caught:
-        WorkspaceClient(workspace).call("chat_postMessage", channel="C0001", text="hi")
-    assert type(caught.value) is SlackError and caught.value.error == "internal_error"
+        WorkspaceClient(workspace).chat_postMessage(channel="C0001", text="hi")
+    assert type(caught.value) is SlackError and caught.value.error == "invalid_blocks"
 
 
-def test_a_rate_limited_job_is_rescheduled_after_retry_after_not_slept(slack, workspace, queue, run_worker):
+def test_an_unreachable_slack_is_transient_and_retried_once_before_sending(app, workspace):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        app.config["SLACK_API_URL"] = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"  # nothing listens
+        with pytest.raises(SlackTransient) as caught:
+            WorkspaceClient(workspace).chat_postMessage(channel="C0001", text="hi")
+    assert "connection failed" in caught.value.error
+
+
+@pytest.mark.parametrize("value, seconds", [("7", 7.0), ("2.5", 2.5), ("0.25", 0.25), ("soon", 1.0), ("", 1.0)])
+def test_retry_after_keeps_fractions_so_a_hold_is_never_short(value, seconds):
+    assert retry_after_seconds({"Retry-After": value}) == seconds
+
+
+def test_a_rate_limited_mention_reply_waits_in_the_outbox_not_in_the_worker(slack, workspace, queue, run_worker):
+    from app.models import OutboxMessage
+
     slack.add_channel("C0001", "general")
     slack.fail("chat.postMessage", retry_after=30)
-    job = enqueue("jobs.slack.reply_to_mention", workspace.id, "C0001", "1700000000.000100", "")
+    job = enqueue(reply_to_mention, workspace_id=workspace.id, channel="C0001", thread_ts="1700000000.000100",
+                  slack_user_id="")
     started = dt.datetime.now(dt.timezone.utc)
     run_worker()
     assert job.get_status(refresh=True) == "finished"
-    registry = ScheduledJobRegistry(queue=queue)
-    [rescheduled_id] = registry.get_job_ids()
-    when = registry.get_scheduled_time(rescheduled_id)
-    assert dt.timedelta(seconds=29) <= when - started <= dt.timedelta(seconds=35)
+    [reply] = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert reply.state == "pending"
+    assert dt.timedelta(seconds=29) <= reply.not_before - started <= dt.timedelta(seconds=31)
+    assert len(ScheduledJobRegistry(queue=queue)) == 0
     assert slack.messages("C0001") == []
 
 
@@ -107,7 +140,7 @@ def test_tokens_near_expiry_are_rotated_before_use(app, slack, workspace):
                          bot_token_expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30))
     db.session.add(row)
     db.session.commit()
-    WorkspaceClient(row).call("chat_postMessage", channel="C0007", text="hi")
+    WorkspaceClient(row).chat_postMessage(channel="C0007", text="hi")
     rotated = fresh(row)
     assert rotated.bot_token == slack.team("T0007").bot_token != original_token
     assert rotated.bot_token_expires_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)

@@ -11,6 +11,7 @@ from app.models import Alert, ItsmConnector
 from app.services.periods import current_period
 from app.services.usage import ingest_usage
 from app.slack.actions import CREATE_TICKET
+from tests.conftest import TEST_REDIS_URL
 
 
 @pytest.fixture
@@ -169,12 +170,19 @@ def test_a_slack_user_without_an_account_is_told_so(signed, slack, run_worker, w
     assert "could not find an account for your Slack email (ghost@globex.example) in Globex" in answer["text"]
 
 
-def test_when_the_queue_is_down_the_user_is_told_at_once(signed, people, app):
+def test_a_command_sent_while_the_queue_is_down_is_kept_and_answered_when_it_is_back(signed, slack, people, app,
+                                                                                   run_worker):
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     app.extensions.pop("toktra.redis.fast", None)
-    response = signed.command("/toktra-usage", "", user_id="U0001")
+    response = signed.command("/toktra-usage", "", user_id="U0001", response_url=slack.response_url("later"))
     assert response.status_code == 200
-    assert "can't reach its job queue right now, so `/toktra-usage` could not run" in response.get_data(as_text=True)
+    assert "the answer to `/toktra-usage` will follow here shortly" in response.get_data(as_text=True)
+    assert slack.calls == []  # the web process never calls Slack, not even to say the queue is down
+    app.config["REDIS_URL"] = TEST_REDIS_URL
+    app.extensions.pop("toktra.redis.fast", None)
+    run_worker()  # the dispatcher queues what was kept in PostgreSQL
+    [answer] = slack.responses("later")
+    assert "Usage Summary" in answer["text"] or "usage" in answer["text"].lower()
 
 
 def test_a_repeated_command_delivery_is_answered_once(signed, slack, run_worker, people, queue):
@@ -233,7 +241,7 @@ def hung_redis(app):
 def test_a_hung_queue_still_gets_a_prompt_answer(signed, people, hung_redis):
     response = signed.command("/toktra-budget", "", user_id="U0001")
     assert response.status_code == 200
-    assert "can't reach its job queue right now, so `/toktra-budget` could not run" in response.get_data(as_text=True)
+    assert "the answer to `/toktra-budget` will follow here shortly" in response.get_data(as_text=True)
 
 
 def test_a_revoked_token_is_explained_through_the_response_url(signed, slack, people, run_worker):

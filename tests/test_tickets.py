@@ -14,7 +14,6 @@ from app.extensions import db
 from app.models import AlertChannelRoute, ItsmConnector, Ticket
 from app.services.alerts import fire_alert
 from app.slack.actions import CREATE_TICKET
-from jobs.alerts import queue_deliveries
 
 JIRA = "https://acme.atlassian.net"
 SN = "https://acme.service-now.com"
@@ -41,7 +40,6 @@ def alert(org, slack, workspace, member, run_worker, queue):
     db.session.commit()
     fired = fire_alert(org, "critical", "Data exfiltration", "Customer PII sent to an external model",
                        "A prompt carried 40 customer records.", member)
-    queue_deliveries(fired.delivery_ids)
     return fired.alert
 
 

@@ -24,7 +24,7 @@ from app.services.alert_routes import RouteError, add_route, get_route, org_rout
 from app.services.alerts import fire_alert, recent_alerts
 from app.slack.channels import cached_channels, find_channel
 from jobs import QueueUnavailable, enqueue
-from jobs.alerts import queue_deliveries
+from jobs.alerts import refresh_channel_list
 
 
 
@@ -42,8 +42,7 @@ def post_alert(body: AlertIn):
         if subject is None:
             return error_response(400, f"user_email: no user with email {body.user_email} in this organization.")
     fired = fire_alert(g.org, body.severity, body.policy, body.title, body.details, subject, body.dedup_key or None)
-    queue_deliveries(fired.delivery_ids)
-    answer = {"alert": alert_json(fired.alert), "created": fired.created, "deliveries": len(fired.delivery_ids)}
+    answer = {"alert": alert_json(fired.alert), "created": fired.created, "deliveries": fired.channels}
     return jsonify(FiredAlert.model_validate(answer).model_dump()), 201 if fired.created else 200
 
 
@@ -75,7 +74,7 @@ def _resolve_channel(workspace, body: AlertChannelIn) -> tuple[str, str]:
     channels, _ = cached_channels(workspace.id)
     if channels is None:
         try:
-            enqueue("jobs.alerts.refresh_channel_list", workspace.id)
+            enqueue(refresh_channel_list, workspace_id=workspace.id)
         except QueueUnavailable:
             pass
         raise RouteError("Toktra is loading this workspace's channel list from Slack; retry in a few seconds, "

@@ -9,7 +9,7 @@ from app.api.contract import operation
 from app.api.schemas import Budget, BudgetUpdate
 from app.api.serializers import budget_json
 from app.services.budget import budget_status, update_budget
-from jobs.alerts import fire_budget_alerts
+from app.services.budget_policy import check_budget_thresholds
 
 
 @bp.get("/budget")
@@ -30,5 +30,5 @@ def put_budget(body: BudgetUpdate):
     limit = body.monthly_limit_usd if "monthly_limit_usd" in given else g.org.monthly_budget_usd
     threshold = body.alert_threshold_pct if "alert_threshold_pct" in given else g.org.alert_threshold_pct
     update_budget(g.org, limit, threshold)
-    fire_budget_alerts(g.org)
+    check_budget_thresholds(g.org)
     return jsonify(budget_json(budget_status(g.org)))

@@ -13,18 +13,7 @@ from app.extensions import db
 from app.models import ReimbursementRequest
 from app.services.reimbursements import ReimbursementError, batch_csv, batch_requests, export_batch, submit_request
 from app.services.text import text_problem
-from jobs import QueueUnavailable, enqueue
 
-
-
-def queue_approver_dm(request_id: int) -> None:
-    """Queue the approver's DM; if the queue is down the request still shows on the Approvals page."""
-    try:
-        enqueue("jobs.reimbursements.notify_approver", request_id)
-    except QueueUnavailable:
-        request = db.session.get(ReimbursementRequest, request_id)
-        request.notify_error = "The job queue was unreachable, so the approver was not sent a DM."
-        db.session.commit()
 
 
 @bp.post("/reimbursements")
@@ -39,7 +28,6 @@ def post_reimbursement(body: ReimbursementIn):
                                  body.period, body.approver_email)
     except ReimbursementError as exc:
         return error_response(exc.status, str(exc))
-    queue_approver_dm(request.id)
     response = jsonify(reimbursement_json(request))
     response.headers["Location"] = url_for("api.get_reimbursement", request_id=request.id)
     return response, 201

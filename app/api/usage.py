@@ -11,7 +11,7 @@ from app.api.serializers import usage_summary_json
 from app.errors import error_response
 from app.services.accounts import find_user
 from app.services.usage import ECHO_LIMIT, ingest_usage, usage_summary
-from jobs.alerts import fire_budget_alerts
+from app.services.budget_policy import check_budget_thresholds
 
 
 @bp.post("/usage")
@@ -32,7 +32,7 @@ def post_usage(body: UsageBatch):
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
             item["id"] = raw["id"][:ECHO_LIMIT]
     if result.accepted:
-        fire_budget_alerts(g.org)
+        check_budget_thresholds(g.org)
     rejected = sorted(refused + result.rejected, key=lambda item: item["index"])
     return jsonify(IngestResult(accepted=result.accepted, duplicates=result.duplicates,
                                 rejected=rejected).model_dump(exclude_none=True))

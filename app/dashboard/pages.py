@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import SEVERITIES, Alert, ReimbursementRequest
 from app.services.budget import budget_status, parse_budget_limit, update_budget
 from app.services.usage import usage_summary
-from jobs.alerts import fire_budget_alerts
+from app.services.budget_policy import check_budget_thresholds
 
 ALERT_STATUSES = ("open", "acknowledged")
 
@@ -93,7 +93,7 @@ def settings():
             form.monthly_limit_usd.errors.append(str(exc))
         else:
             update_budget(org, limit, form.alert_threshold_pct.data)
-            fire_budget_alerts(org)
+            check_budget_thresholds(org)
             flash("Budget saved.", "success")
             return redirect(url_for("dashboard.settings"), 303)
     status = 400 if form.errors else 200

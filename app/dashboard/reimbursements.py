@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.api.reimbursements import queue_approver_dm
 from app.dashboard import bp
 from app.dashboard.auth import role_required
 from app.dashboard.forms import DecisionForm, ReimbursementForm
@@ -13,7 +12,6 @@ from app.extensions import db
 from app.models import User
 from app.services.periods import current_period
 from app.services.reimbursements import ReimbursementError, decide, submit_request
-from jobs import QueueUnavailable, enqueue
 
 
 def _approver_choices() -> list[tuple[str, str]]:
@@ -41,7 +39,6 @@ def new_reimbursement():
         except ReimbursementError as exc:
             form.form_errors.append(str(exc))
         else:
-            queue_approver_dm(created.id)
             flash(f"Request sent to {created.approver.name} for approval.", "success")
             return redirect(url_for("dashboard.new_reimbursement"), 303)
     failed = bool(form.errors or form.form_errors)
@@ -64,10 +61,6 @@ def decide_reimbursement(request_id: int):
         abort(exc.status, description=str(exc))
     decided = outcome.request
     if outcome.decided:
-        try:
-            enqueue("jobs.reimbursements.after_decision", decided.id)
-        except QueueUnavailable:
-            flash("Saved, but Slack could not be updated right now (the job queue is unreachable).", "error")
         flash(f"{decided.employee.name}'s request was {decided.status}.", "success")
     else:
         by = decided.decided_by.name if decided.decided_by else "someone"

@@ -16,6 +16,7 @@ from app.dashboard.auth import role_required
 from app.integrations import bp
 from app.integrations.forms import ActionForm, AddChannelForm, RouteSeveritiesForm
 from app.integrations.pending import asked_at, queue_marked, waiting
+from jobs.alerts import refresh_channel_list, send_test_alert
 from app.models import SEVERITIES, SlackWorkspace
 from app.services.alert_routes import (
     RouteError,
@@ -49,7 +50,7 @@ def queue_channel_list(workspace: SlackWorkspace, force: bool = False) -> str | 
     """Queue a listing of the workspace's channels (once per minute unless forced); an error text or None."""
     if not force and asked_at(_list_key(workspace.id)) is not None:
         return None  # already queued recently
-    if not queue_marked(_list_key(workspace.id), "jobs.alerts.refresh_channel_list", workspace.id):
+    if not queue_marked(_list_key(workspace.id), refresh_channel_list, workspace_id=workspace.id):
         return QUEUE_DOWN.format(what="Toktra cannot load the channel list from Slack")
     return None
 
@@ -259,7 +260,7 @@ def alert_channel_test(route_id: int):
     route = _route_or_404(route_id)
     name = route.channel_name or route.channel_id
     if ActionForm().validate_on_submit():
-        if not queue_marked(_test_key(route.id), "jobs.alerts.send_test_alert", route.id):
+        if not queue_marked(_test_key(route.id), send_test_alert, route_id=route.id):
             flash(QUEUE_DOWN.format(what=f"the test alert for #{name} was not sent"), "error")
         else:
             flash(f"Test alert queued for #{name}", "success")

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.integrations import bp
 from app.integrations.forms import ActionForm, ConnectorForm, check_base_url, same_site
 from app.integrations.pending import queue_marked, waiting
+from jobs.itsm import test_connector
 from app.itsm import KIND_LABELS
 from app.models import ItsmConnector, Ticket
 
@@ -223,7 +224,7 @@ def itsm_test(connector_id: int):
     """Queue a connection test; the list shows its result once the job ran."""
     connector = _connector_or_404(connector_id)
     if ActionForm().validate_on_submit():
-        if not queue_marked(_test_key(connector.id), "jobs.itsm.test_connector", connector.id, retry=None):
+        if not queue_marked(_test_key(connector.id), test_connector, connector_id=connector.id, retry=None):
             flash(f"Toktra's job queue is unreachable right now, so {_label(connector)} was not tested. "
                   "Try again in a minute.", "error")
         else:

@@ -25,8 +25,8 @@ def asked_at(key: str) -> float | None:
         return None
 
 
-def queue_marked(key: str, func: str, *args, **options) -> bool:
-    """Mark key, then queue func(*args); False (and no mark) when the queue is unreachable.
+def queue_marked(key: str, func, **kwargs) -> bool:
+    """Mark key, then queue func(**kwargs); False (and no mark) when the queue is unreachable.
 
     The mark comes first so that a fast worker's result is never older than it.
     """
@@ -36,7 +36,7 @@ def queue_marked(key: str, func: str, *args, **options) -> bool:
     except RedisError:
         pass
     try:
-        enqueue(func, *args, **options)
+        enqueue(func, **kwargs)
         return True
     except QueueUnavailable:
         try:

@@ -58,30 +58,3 @@ class Alert(db.Model):
                  postgresql_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"),
                  sqlite_where=sa.text("status = 'open' AND dedup_key IS NOT NULL")),
     )
-
-
-class AlertDelivery(db.Model):
-    """One alert posted (or to be posted) to one channel; its ts lets every copy be updated."""
-
-    __tablename__ = "alert_deliveries"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("slack_workspaces.id", ondelete="CASCADE"))
-    route_id: Mapped[int | None] = mapped_column(sa.ForeignKey("alert_channel_routes.id", ondelete="SET NULL"))
-    channel_id: Mapped[str] = mapped_column(sa.String(32))
-    # pending -> sending (claimed by one job) -> sent | failed
-    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
-    message_ts: Mapped[str | None] = mapped_column(sa.String(32))
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-
-    alert: Mapped[Alert] = relationship()
-
-    __table_args__ = (
-        sa.UniqueConstraint("alert_id", "workspace_id", "channel_id", name="uq_alert_delivery_channel"),
-        sa.Index("ix_alert_deliveries_state", "state", "created_at"),
-    )

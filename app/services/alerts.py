@@ -9,11 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import SEVERITIES, Alert, AlertChannelRoute, AlertDelivery, ItsmConnector, Organization, SlackWorkspace, User
+from app.models import SEVERITIES, Alert, AlertChannelRoute, ItsmConnector, Organization, SlackWorkspace, User
 from app.models.types import utcnow
+from app.services.outbox import add_message, refresh_messages
 
 log = logging.getLogger(__name__)
 
+ALERT_CARD = "alert_card"
 MAX_TITLE = 500
 MAX_POLICY = 200
 MAX_DETAILS = 10_000
@@ -21,11 +23,11 @@ MAX_DETAILS = 10_000
 
 @dataclass
 class FiredAlert:
-    """The outcome of firing: the alert, whether it is new, and the deliveries to queue."""
+    """The outcome of firing: the alert, whether it is new, and how many channel copies it will have."""
 
     alert: Alert
     created: bool
-    delivery_ids: list[int]
+    channels: int
 
 
 def matching_routes(org_id: int, severity: str) -> list[AlertChannelRoute]:
@@ -51,7 +53,7 @@ def fire_alert(org: Organization, severity: str, policy: str, title: str, detail
         if dedup_key:
             existing = open_alert_with_key(org.id, dedup_key)
             if existing is not None:
-                return FiredAlert(existing, False, [])
+                return FiredAlert(existing, False, 0)
         fired = _insert_alert(org, severity, policy, title, details, subject, dedup_key)
         if fired is not None:
             return fired
@@ -70,11 +72,17 @@ def _insert_alert(org: Organization, severity: str, policy: str, title: str, det
     except IntegrityError:
         db.session.rollback()
         return None
-    deliveries = [AlertDelivery(alert_id=alert.id, workspace_id=r.workspace_id, route_id=r.id, channel_id=r.channel_id)
-                  for r in matching_routes(org.id, severity)]
-    db.session.add_all(deliveries)
+    routes = matching_routes(org.id, severity)
+    for route in routes:
+        add_message(alert_copy_key(alert.id, route.workspace_id, route.channel_id), org.id, ALERT_CARD, alert.id,
+                    workspace_id=route.workspace_id, channel_id=route.channel_id, route_id=route.id)
     db.session.commit()
-    return FiredAlert(alert, True, [d.id for d in deliveries])
+    return FiredAlert(alert, True, len(routes))
+
+
+def alert_copy_key(alert_id: int, workspace_id: int, channel_id: str) -> str:
+    """The outbox key of an alert's copy in one channel (one copy per channel, however often it is written)."""
+    return f"alert:{alert_id}:{workspace_id}:{channel_id}"
 
 
 def open_alert_with_key(org_id: int, dedup_key: str) -> Alert | None:
@@ -110,6 +118,8 @@ def acknowledge_alert(alert_id: int, actor: User) -> tuple[bool, Alert | None]:
         .where(Alert.id == alert_id, Alert.org_id == actor.org_id, Alert.status == "open")
         .values(status="acknowledged", acknowledged_by_id=actor.id, acknowledged_at=utcnow())
     )
+    if result.rowcount == 1:
+        refresh_messages(ALERT_CARD, alert_id)  # every channel copy shows who acknowledged, in this transaction
     db.session.commit()
     alert = db.session.get(Alert, alert_id, populate_existing=True)
     if alert is not None and alert.org_id != actor.org_id:

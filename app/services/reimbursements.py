@@ -15,9 +15,12 @@ from app.extensions import db
 from app.models import Organization, PayrollBatch, ReimbursementRequest, User
 from app.models.types import utcnow
 from app.services.accounts import find_user
+from app.services.outbox import add_message, refresh_messages
 from app.services.periods import current_period
 from app.services.text import text_problem
 
+REQUEST_DM = "reimbursement_request"
+EMPLOYEE_NOTICE = "reimbursement_notice"
 MAX_AMOUNT = Decimal("1000000")
 _PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 FIRST_PERIOD = "2000-01"  # nothing older is a plausible expense, and year 0 is not a date at all
@@ -105,6 +108,10 @@ def submit_request(org: Organization, employee_email: str, amount, currency: str
     request = ReimbursementRequest(org_id=org.id, employee_id=employee.id, approver_id=approver.id, amount=value,
                                    currency=currency, period=period, description=description)
     db.session.add(request)
+    db.session.flush()
+    # The approver's DM is written with the request, so it reaches them even if Redis is down right now.
+    add_message(f"reimbursement:{request.id}:request", org.id, REQUEST_DM, request.id,
+                recipient_email=approver.email)
     db.session.commit()
     return request
 
@@ -143,6 +150,11 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
         .where(ReimbursementRequest.id == request_id, ReimbursementRequest.status == "pending")
         .values(**values)
     ).rowcount == 1
+    if won:
+        # Both follow-ups are committed with the decision itself: nothing can decide without telling.
+        refresh_messages(REQUEST_DM, request_id)
+        add_message(f"reimbursement:{request_id}:notice", request.org_id, EMPLOYEE_NOTICE, request_id,
+                    recipient_email=request.employee.email)
     db.session.commit()
     db.session.refresh(request)
     return Decision(won, request)

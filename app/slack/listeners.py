@@ -17,16 +17,21 @@ from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments
 from app.slack.authorize import WORKSPACE_ID
 from app.slack.store import deactivate_workspace, find_workspace
-from jobs import QueueUnavailable, enqueue
+from jobs import enqueue_durably
+from jobs.alerts import acknowledge_from_slack
+from jobs.commands import run_command
+from jobs.reimbursements import decide_from_slack
+from jobs.slack import reply_to_mention
+from jobs.tickets import create_ticket_from_slack
 
 log = logging.getLogger(__name__)
 
 
 def on_app_mention(event: dict, context: BoltContext) -> None:
     """@Toktra in a channel: reply in the thread with what the app does (from a job)."""
-    # QueueUnavailable propagates: the 5xx makes Slack retry the event later.
-    enqueue("jobs.slack.reply_to_mention", context[WORKSPACE_ID], event["channel"],
-            event.get("thread_ts") or event["ts"], event.get("user", ""))
+    # With Redis down the job waits in PostgreSQL; with both down the error makes Slack retry the event.
+    enqueue_durably(reply_to_mention, workspace_id=context[WORKSPACE_ID], channel=event["channel"],
+                    thread_ts=event.get("thread_ts") or event["ts"], slack_user_id=event.get("user", ""))
 
 
 def on_app_uninstalled(context: BoltContext) -> None:
@@ -53,41 +58,45 @@ def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
         ack(problem)
         return
     try:
-        enqueue("jobs.commands.run_command", context[WORKSPACE_ID], name, command.get("text", ""),
-                command["user_id"], command["response_url"])
-    except QueueUnavailable:
-        log.error("queue unavailable: %s from %s not answered", name, command.get("user_id"))
+        queued = enqueue_durably(run_command, workspace_id=context[WORKSPACE_ID], command=name,
+                                 text=command.get("text", ""), slack_user_id=command["user_id"],
+                                 response_url=command["response_url"])
+    except Exception:  # Redis and PostgreSQL both unreachable: say so in the ack, the only answer we can give
+        log.exception("%s from %s could not be queued", name, command.get("user_id"))
         ack(f":hourglass: Toktra can't reach its job queue right now, so `{name}` could not run. "
             "Please try again in a minute.")
+        return
+    if not queued:
+        ack(f":hourglass: Toktra's job queue is catching up; the answer to `{name}` will follow here shortly.")
         return
     ack()
 
 
-QUEUE_DOWN_FOR_CLICK = (":hourglass: Toktra can't reach its job queue right now, so that click could not be "
-                        "handled. Please try again in a minute.")
+def _queue_click(job, ack: Ack, body: dict, context: BoltContext, **extra) -> None:
+    """Acknowledge a button click and queue its job; the user acting is the verified Slack user.
 
-
-def _queue_click(job: str, ack: Ack, body: dict, context: BoltContext, respond, *extra) -> None:
-    """Acknowledge a button click and queue its job; the user acting is the verified Slack user."""
-    ack()
+    With Redis down the click waits in PostgreSQL and is handled once the queue is back; the web
+    process never calls Slack, so nothing here can be slow.
+    """
     action = body["actions"][0]
-    args = [context[WORKSPACE_ID], action.get("value", ""), body["user"]["id"], body["response_url"], *extra]
     try:
-        enqueue(job, *args)
-    except QueueUnavailable:
-        log.error("queue unavailable: %s click by %s not handled", action.get("action_id"), body["user"]["id"])
-        respond(text=QUEUE_DOWN_FOR_CLICK, response_type="ephemeral", replace_original=False)
+        enqueue_durably(job, workspace_id=context[WORKSPACE_ID], value=action.get("value", ""),
+                        slack_user_id=body["user"]["id"], response_url=body["response_url"], **extra)
+    except Exception:  # both stores down: a non-2xx makes Slack show the clicker that it failed
+        log.exception("%s click by %s could not be queued", action.get("action_id"), body["user"]["id"])
+        raise
+    ack()
 
 
-def on_acknowledge(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+def on_acknowledge(ack: Ack, body: dict, context: BoltContext) -> None:
     """Acknowledge clicked on an alert card."""
     is_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
-    _queue_click("jobs.alerts.acknowledge_from_slack", ack, body, context, respond, is_ephemeral)
+    _queue_click(acknowledge_from_slack, ack, body, context, is_ephemeral=is_ephemeral)
 
 
-def on_create_ticket(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
     """Create ticket clicked on an alert card."""
-    _queue_click("jobs.tickets.create_ticket_from_slack", ack, body, context, respond)
+    _queue_click(create_ticket_from_slack, ack, body, context)
 
 
 def _reason(body: dict) -> str:
@@ -96,14 +105,14 @@ def _reason(body: dict) -> str:
     return (values.get(REASON_ACTION) or {}).get("value") or ""
 
 
-def on_approve(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+def on_approve(ack: Ack, body: dict, context: BoltContext) -> None:
     """Approve clicked on a reimbursement DM."""
-    _queue_click("jobs.reimbursements.decide_from_slack", ack, body, context, respond, True)
+    _queue_click(decide_from_slack, ack, body, context, approve=True)
 
 
-def on_reject(ack: Ack, body: dict, context: BoltContext, respond) -> None:
+def on_reject(ack: Ack, body: dict, context: BoltContext) -> None:
     """Reject clicked on a reimbursement DM (with the reason typed above it, if any)."""
-    _queue_click("jobs.reimbursements.decide_from_slack", ack, body, context, respond, False, _reason(body))
+    _queue_click(decide_from_slack, ack, body, context, approve=False, reason=_reason(body))
 
 
 def register_listeners(bolt: App) -> None:

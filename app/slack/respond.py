@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from slack_sdk.webhook import WebhookClient
 
 from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, retry_after_seconds
+
+log = logging.getLogger(__name__)
 
 GONE = {"expired_url", "used_url", "invalid_token", "no_active_hooks"}
 
@@ -29,3 +32,13 @@ def post_response(url: str, text: str, blocks: list[dict], replace_original: boo
     if response.status_code in (404, 410) or body in GONE:
         raise SlackChannelUnavailable(body or "expired_url", "response_url")
     raise SlackError(body or f"http_{response.status_code}", "response_url")
+
+
+def post_response_if_alive(url: str, text: str, blocks: list[dict], replace_original: bool = False) -> bool:
+    """Post to response_url unless it expired or was used up (30 minutes, 5 posts); False when it was dead."""
+    try:
+        post_response(url, text, blocks, replace_original=replace_original)
+        return True
+    except SlackChannelUnavailable as exc:
+        log.info("response_url no longer usable (%s); the answer was dropped", exc.error)
+        return False

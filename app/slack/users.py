@@ -25,7 +25,7 @@ def toktra_user_for(workspace: SlackWorkspace, slack_user_id: str, client: Works
         return link.user
     client = client or WorkspaceClient(workspace)
     try:
-        profile = client.call("users_info", user=slack_user_id)["user"].get("profile", {})
+        profile = client.users_info(user=slack_user_id)["user"].get("profile", {})
     except SlackChannelUnavailable:
         profile = {}
     email = (profile.get("email") or "").strip().lower() or None

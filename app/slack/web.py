@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import logging
+import math
+from http.client import HTTPException
+from urllib.error import URLError
 
 from flask import current_app
 from slack_sdk import WebClient
@@ -17,11 +20,15 @@ log = logging.getLogger(__name__)
 
 TOKEN_ERRORS = {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"}
 CHANNEL_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "message_not_found",
-                  "cant_update_message", "user_not_found", "users_not_found"}
+                  "cant_update_message", "user_not_found", "users_not_found", "cannot_dm_bot"}
+# Slack's own trouble: the same request may well succeed later.
+TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+# Methods that create something: repeating one whose answer was lost could post twice.
+NOT_IDEMPOTENT = {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "files.upload"}
 
 
 class SlackError(Exception):
-    """A Slack Web API call failed; `error` is Slack's error code."""
+    """A Slack Web API call failed and retrying will not help as is; `error` is Slack's error code."""
 
     def __init__(self, error: str, method: str = ""):
         super().__init__(f"{method}: {error}" if method else error)
@@ -30,9 +37,9 @@ class SlackError(Exception):
 
 
 class SlackRateLimited(SlackError):
-    """Slack answered 429; try again after `retry_after` seconds."""
+    """Slack answered 429; try again after `retry_after` seconds (fractions kept: never early)."""
 
-    def __init__(self, retry_after: int, method: str = ""):
+    def __init__(self, retry_after: float, method: str = ""):
         super().__init__("ratelimited", method)
         self.retry_after = retry_after
 
@@ -45,26 +52,83 @@ class SlackChannelUnavailable(SlackError):
     """The channel, message or user is gone or out of the bot's reach; retrying will not help."""
 
 
+class SlackTransient(SlackError):
+    """Slack failed (5xx, internal_error) or could not be reached before the request was sent: retry later."""
+
+
+class SlackAnswerLost(SlackError):
+    """The request reached Slack but no answer came back: a post may or may not have happened."""
+
+
 def web_client(token: str | None = None) -> WebClient:
-    """A WebClient on SLACK_API_URL (connection errors retried once; 429s are ours to schedule)."""
-    return WebClient(
-        token=token,
-        base_url=current_app.config["SLACK_API_URL"],
-        timeout=15,
-        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
-    )
+    """A WebClient on SLACK_API_URL for calls outside a workspace (OAuth, Socket Mode, auth.test)."""
+    return WebClient(token=token, base_url=current_app.config["SLACK_API_URL"], timeout=15,
+                     retry_handlers=_retry_only_unsent())
 
 
-def retry_after_seconds(headers) -> int:
-    """Slack's Retry-After header in whole seconds (at least 1)."""
+def _retry_only_unsent() -> list:
+    # urllib wraps failures before the request is sent (refused, DNS, reset while writing) in URLError;
+    # a connection dropped while waiting for the answer surfaces raw, so it is never retried blindly.
+    return [ConnectionErrorRetryHandler(max_retry_count=1, error_types=[URLError])]
+
+
+def retry_after_seconds(headers) -> float:
+    """Slack's Retry-After header in seconds, fractions kept (at least 1 when absent or unreadable)."""
     for name, value in (headers or {}).items():
         if name.lower() == "retry-after":
             value = value[0] if isinstance(value, list) else value
             try:
-                return max(1, int(float(value)))
-            except ValueError:
+                seconds = float(value)
+            except (TypeError, ValueError):
                 break
-    return 1
+            return seconds if math.isfinite(seconds) and seconds > 0 else 1.0
+    return 1.0
+
+
+FAILURE_WORDS = {
+    "not_in_channel": "Toktra is not in this channel: invite @Toktra to it.",
+    "channel_not_found": "Channel not found: it was deleted, or it is private and Toktra was not invited.",
+    "is_archived": "The channel is archived.",
+    "message_not_found": "The message was deleted in Slack, so it can no longer be updated.",
+    "cant_update_message": "Slack does not let Toktra update this message any more.",
+    "invalid_auth": "The Slack token was revoked: reinstall Toktra in this workspace.",
+    "token_revoked": "The Slack token was revoked: reinstall Toktra in this workspace.",
+    "account_inactive": "The Slack token was revoked: reinstall Toktra in this workspace.",
+    "workspace inactive": "The workspace is disconnected: reinstall Toktra in it.",
+}
+
+
+def failure_in_words(error: str) -> str:
+    """What an admin reads for a message that cannot be delivered (Slack's error code in plain words)."""
+    return FAILURE_WORDS.get(error, f"Slack refused the message: {error}.")
+
+
+def narrow_error(exc: Exception, method: str, workspace_id: int | None = None) -> SlackError:
+    """The one rule for Slack failures: rate limited, token revoked, gone, transient, answer lost, or refused.
+
+    A revoked token also deactivates the workspace, so nothing else tries it.
+    """
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        error = response.get("error", "unknown_error") if isinstance(response.data, dict) else "unknown_error"
+        if response.status_code == 429 or error in ("ratelimited", "rate_limited", "message_limit_exceeded"):
+            return SlackRateLimited(retry_after_seconds(response.headers), method)
+        if error in TOKEN_ERRORS:
+            if workspace_id is not None:
+                deactivate_workspace(workspace_id, f"Slack said {error}")
+            return SlackTokenRevoked(error, method)
+        if error in CHANNEL_ERRORS:
+            return SlackChannelUnavailable(error, method)
+        if response.status_code >= 500 or error in TRANSIENT_ERRORS or error == "unknown_error":
+            return SlackTransient(error if error != "unknown_error" else f"http_{response.status_code}", method)
+        return SlackError(error, method)
+    if isinstance(exc, URLError):
+        return SlackTransient(f"connection failed ({exc.reason})", method)
+    if isinstance(exc, (OSError, HTTPException)):
+        if method in NOT_IDEMPOTENT:
+            return SlackAnswerLost(f"answer lost ({type(exc).__name__})", method)
+        return SlackTransient(f"answer lost ({type(exc).__name__})", method)
+    raise exc
 
 
 def _rotated_token(workspace: SlackWorkspace) -> str | None:
@@ -91,8 +155,8 @@ def _rotated_token(workspace: SlackWorkspace) -> str | None:
     return bot.bot_token
 
 
-class WorkspaceClient:
-    """Calls the Web API for one workspace, turning Slack's errors into our hierarchy."""
+class WorkspaceClient(WebClient):
+    """A WebClient for one workspace (built once per job) whose failures are narrowed to our hierarchy."""
 
     def __init__(self, workspace: SlackWorkspace):
         if not workspace.active:
@@ -101,23 +165,12 @@ class WorkspaceClient:
         token = _rotated_token(workspace)
         if not token:
             raise SlackTokenRevoked("no bot token for this workspace")
-        self.client = web_client(token)
+        super().__init__(token=token, base_url=current_app.config["SLACK_API_URL"], timeout=15,
+                         retry_handlers=_retry_only_unsent())
 
-    def call(self, method: str, **kwargs):
-        """Call a Web API method (e.g. "chat_postMessage") and return its SlackResponse."""
+    def api_call(self, api_method: str, **kwargs):
+        """Call a Web API method; failures raise SlackError subclasses (see narrow_error)."""
         try:
-            return getattr(self.client, method)(**kwargs)
-        except SlackApiError as exc:
-            raise self._narrow(exc, method) from exc
-
-    def _narrow(self, exc: SlackApiError, method: str) -> SlackError:
-        response = exc.response
-        error = response.get("error", "unknown_error") if isinstance(response.data, dict) else "unknown_error"
-        if response.status_code == 429 or error == "ratelimited":
-            return SlackRateLimited(retry_after_seconds(response.headers), method)
-        if error in TOKEN_ERRORS:
-            deactivate_workspace(self.workspace_id, f"Slack said {error}")
-            return SlackTokenRevoked(error, method)
-        if error in CHANNEL_ERRORS:
-            return SlackChannelUnavailable(error, method)
-        return SlackError(error, method)
+            return super().api_call(api_method, **kwargs)
+        except (SlackApiError, OSError, HTTPException) as exc:
+            raise narrow_error(exc, api_method, self.workspace_id) from exc

@@ -1,0 +1,232 @@
+"""The outbox's jobs: send one message (post, or update in place), and the dispatcher that queues what is due."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+from flask import Flask
+
+from app.extensions import db
+from app.models import Alert, Organization, ReimbursementRequest, SlackWorkspace
+from app.models.outbox import OutboxMessage
+from app.models.types import utcnow
+from app.services import outbox
+from app.services.accounts import find_user
+from app.services.outbox import WAKE_KEY, wake_dispatcher
+from app.services.alert_routes import org_workspaces
+from app.services.alerts import has_active_itsm
+from app.services.periods import period_for
+from app.services.usage import usage_summary
+from app.slack import cards
+from app.slack.messages import render_mention_help
+from app.slack.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
+from app.slack.web import (
+    SlackAnswerLost,
+    SlackChannelUnavailable,
+    SlackError,
+    SlackRateLimited,
+    SlackTokenRevoked,
+    FAILURE_WORDS,
+    SlackTransient,
+    WorkspaceClient,
+    failure_in_words,
+)
+from jobs import QueueUnavailable, enqueue, queue_deferred_jobs
+
+log = logging.getLogger(__name__)
+
+class _Undeliverable(Exception):
+    """The message cannot be sent (its subject or recipient is gone); str() says why."""
+
+
+def _render(message: OutboxMessage) -> tuple[str, list[dict]]:
+    """What the message shows now (its subject's current state): (fallback text, blocks)."""
+    if message.kind == "alert_card":
+        alert = db.session.get(Alert, message.subject_id)
+        if alert is None:
+            raise _Undeliverable("The alert was deleted.")
+        org = db.session.get(Organization, alert.org_id)
+        return cards.render_alert_card(alert, org.timezone, has_active_itsm(org))
+    if message.kind in ("reimbursement_request", "reimbursement_notice"):
+        request = db.session.get(ReimbursementRequest, message.subject_id)
+        if request is None:
+            raise _Undeliverable("The reimbursement request was deleted.")
+        org = request.employee.organization
+        period = period_for(request.period, org.timezone)
+        if message.kind == "reimbursement_notice":
+            return render_employee_notice(request, period.label, org.timezone)
+        usage = usage_summary(org, request.employee, period)
+        if request.status == "pending":
+            return render_request_dm(request, usage)
+        return render_decided_dm(request, usage, org.timezone)
+    if message.kind == "mention_reply":
+        return render_mention_help()
+    raise _Undeliverable(f"unknown message kind {message.kind}")
+
+
+def _open_dm(message: OutboxMessage) -> tuple[SlackWorkspace, WorkspaceClient]:
+    """Find the recipient in the organization's workspaces and open the DM; record where it goes."""
+    for workspace in org_workspaces(message.org_id):
+        try:
+            client = WorkspaceClient(workspace)
+            slack_user = client.users_lookupByEmail(email=message.recipient_email)["user"]["id"]
+            channel = client.conversations_open(users=slack_user)["channel"]["id"]
+        except (SlackChannelUnavailable, SlackTokenRevoked):
+            continue  # not in this workspace (users_not_found), or the workspace is gone
+        outbox.set_destination(message, workspace.id, channel)
+        return workspace, client
+    if not org_workspaces(message.org_id):
+        raise _Undeliverable("No Slack workspace is connected, so no DM was sent.")
+    person = find_user(message.recipient_email, message.org_id)
+    who = f"{person.name} ({person.email})" if person else message.recipient_email
+    raise _Undeliverable(f"{who} was not found in the connected Slack workspaces, so no DM was sent.")
+
+
+def _workspace_client(message: OutboxMessage) -> WorkspaceClient:
+    workspace = db.session.get(SlackWorkspace, message.workspace_id)
+    if workspace is None:
+        raise SlackTokenRevoked("workspace inactive")
+    return WorkspaceClient(workspace)
+
+
+def deliver(message_id: int) -> str:
+    """Send one outbox message if it is due and free: post it, or bring the posted copy up to date."""
+    timing = outbox.Timing.from_config()
+    message = outbox.claim(message_id)
+    if message is None:
+        return "not due, or taken by another job"
+    try:
+        client = _open_dm(message)[1] if message.channel_id is None else _workspace_client(message)
+        free_at = outbox.take_slot(message, timing)
+        if free_at is not None:
+            return f"channel busy until {free_at.isoformat()}"
+        text, blocks = _render(message)
+        if message.message_ts is None:
+            response = client.chat_postMessage(channel=message.channel_id, text=text, blocks=blocks,
+                                               thread_ts=message.thread_ts, unfurl_links=False)
+        else:
+            response = client.chat_update(channel=message.channel_id, ts=message.message_ts, text=text,
+                                          blocks=blocks)
+    except SlackRateLimited as exc:
+        outbox.record_rate_limited(message, exc.retry_after, exc.method)
+        return f"rate limited for {exc.retry_after:g}s"
+    except SlackAnswerLost as exc:
+        outbox.record_ambiguous(message, str(exc), timing)
+        return "answer lost"
+    except SlackTransient as exc:
+        outbox.record_retry(message, str(exc))
+        return f"will retry: {exc}"
+    except (SlackChannelUnavailable, SlackTokenRevoked) as exc:
+        known = exc.error in FAILURE_WORDS or isinstance(exc, SlackChannelUnavailable)
+        _give_up(message, failure_in_words(exc.error if known else "workspace inactive"))
+        return f"failed: {exc.error}"
+    except SlackError as exc:
+        _give_up(message, failure_in_words(exc.error))
+        return f"failed: {exc.error}"
+    except _Undeliverable as exc:
+        _give_up(message, str(exc))
+        return f"failed: {exc}"
+    outbox.record_sent(message, response.get("ts"))
+    _after_sent(message)
+    wake_dispatcher()  # the channel's next message, or a newer version of this one
+    return f"sent {message.message_ts}"
+
+
+def _give_up(message: OutboxMessage, words: str) -> None:
+    outbox.record_failed(message, words)
+    if message.kind == "reimbursement_request":
+        request = db.session.get(ReimbursementRequest, message.subject_id)
+        if request is not None and request.slack_message_ts is None:
+            request.notify_error = words[:500]
+            db.session.commit()
+
+
+def _after_sent(message: OutboxMessage) -> None:
+    """Keep the request's record of its approver DM (shown on the dashboard) in step."""
+    if message.kind != "reimbursement_request":
+        return
+    request = db.session.get(ReimbursementRequest, message.subject_id)
+    if request is not None and request.slack_message_ts is None:
+        request.slack_workspace_id, request.slack_channel_id = message.workspace_id, message.channel_id
+        request.slack_message_ts, request.notify_error = message.message_ts, None
+        db.session.commit()
+
+
+def dispatch_due() -> int:
+    """Recover messages whose sender died, queue jobs kept while Redis was down, then queue each due message
+    that is not in flight; returns how many jobs were queued."""
+    timing = outbox.Timing.from_config()
+    outbox.recover_stale(timing)
+    try:
+        deferred = queue_deferred_jobs()
+    except redis.RedisError as exc:
+        raise QueueUnavailable(str(exc)) from exc
+    due = outbox.due_messages(timing)
+    for index, message_id in enumerate(due):
+        try:
+            enqueue(deliver, message_id=message_id, retry=None, job_timeout=60, result_ttl=60)
+        except QueueUnavailable:
+            outbox.undispatch(due[index:])
+            raise
+    return deferred + len(due)
+
+
+class Dispatcher:
+    """The supervised loop, in every worker process, that turns the outbox's due times into queued jobs.
+
+    It sleeps until the next due time (at most `tick` seconds) or until a writer wakes it, survives any
+    Redis or PostgreSQL outage (each round is retried on the next tick), and needs no lock: queuing a
+    message marks it dispatched in one conditional UPDATE, so two workers never queue the same one.
+    """
+
+    def __init__(self, app: Flask, tick: float):
+        self.app, self.tick = app, tick
+        self.stop = threading.Event()
+        self.rounds = 0
+        self._redis = None
+
+    def start(self) -> "Dispatcher":
+        """Run the loop in a daemon thread."""
+        threading.Thread(target=self._loop, name="toktra-outbox-dispatcher", daemon=True).start()
+        return self
+
+    def _loop(self) -> None:
+        failing = False
+        while not self.stop.is_set():
+            try:
+                with self.app.app_context():
+                    queued = dispatch_due()
+                    wake_at = outbox.next_due_at()
+                    db.session.remove()
+                if queued:
+                    log.debug("dispatcher queued %s outbox messages", queued)
+                if failing:
+                    log.info("dispatcher recovered")
+                failing = False
+                self._sleep(wake_at)
+            except Exception as exc:  # Redis or PostgreSQL away: try again next tick, never die
+                if not failing:
+                    log.warning("dispatcher round failed (%s); retrying every %ss", exc, self.tick)
+                failing = True
+                self.stop.wait(self.tick)
+            self.rounds += 1
+
+    def _sleep(self, wake_at) -> None:
+        seconds = self.tick
+        if wake_at is not None:
+            seconds = min(seconds, max(0.005, (wake_at - utcnow()).total_seconds()))
+        try:
+            conn = self._wake_connection()
+            if conn.blpop([WAKE_KEY], timeout=seconds):
+                conn.delete(WAKE_KEY)  # one look at the outbox answers every wake-up so far
+        except redis.RedisError:
+            self._redis = None
+            self.stop.wait(seconds)
+
+    def _wake_connection(self) -> redis.Redis:
+        if self._redis is None:
+            # Its own client with timeouts, so a paused Redis can never hang the loop.
+            self._redis = redis.Redis.from_url(self.app.config["REDIS_URL"], socket_connect_timeout=1,
+                                               socket_timeout=self.tick + 2)
+        return self._redis
