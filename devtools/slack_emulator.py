@@ -46,6 +46,16 @@ MAX_SECTION_TEXT = 3000
 MAX_SECTION_FIELDS = 10
 MAX_HEADER_TEXT = 150
 MAX_BLOCK_ID = 255
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 3000
+MAX_ACTIONS_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_PLACEHOLDER = 150
+MAX_INPUT_LABEL = 2000
+MAX_CONFIRM_TITLE = 100
+MAX_CONFIRM_TEXT = 300
 JSON_PARAMS = ("blocks", "attachments", "metadata")
 NO_TOKEN_METHODS = {"oauth.v2.access"}
 APP_TOKEN_METHODS = {"apps.connections.open"}
@@ -562,7 +572,40 @@ def _block_errors(blocks: Any) -> list[str]:
                 errors.append(f"must be less than {MAX_SECTION_FIELDS + 1} items [json-pointer:{at}/fields]")
         elif kind == "header" and len(_text_of(block.get("text"))) > MAX_HEADER_TEXT:
             errors.append(f"must be less than {MAX_HEADER_TEXT + 1} characters [json-pointer:{at}/text/text]")
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if len(elements) > MAX_CONTEXT_ELEMENTS:
+                errors.append(f"must be less than {MAX_CONTEXT_ELEMENTS + 1} items [json-pointer:{at}/elements]")
+            errors += [f"must be less than {MAX_CONTEXT_TEXT + 1} characters [json-pointer:{at}/elements/{j}/text]"
+                       for j, element in enumerate(elements) if len(_text_of(element)) > MAX_CONTEXT_TEXT]
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if len(elements) > MAX_ACTIONS_ELEMENTS:
+                errors.append(f"must be less than {MAX_ACTIONS_ELEMENTS + 1} items [json-pointer:{at}/elements]")
+            for j, element in enumerate(elements):
+                errors += _element_errors(element, f"{at}/elements/{j}")
+        elif kind == "input":
+            if len(_text_of(block.get("label"))) > MAX_INPUT_LABEL:
+                errors.append(f"must be less than {MAX_INPUT_LABEL + 1} characters [json-pointer:{at}/label/text]")
+            errors += _element_errors(block.get("element") or {}, f"{at}/element")
     return errors
+
+
+def _element_errors(element: Any, at: str) -> list[str]:
+    """Slack-style errors for an interactive element (button, text input) over its limits."""
+    if not isinstance(element, dict):
+        return [f"must be an object [json-pointer:{at}]"]
+    limits = [("action_id", MAX_ACTION_ID, str(element.get("action_id", ""))),
+              ("placeholder/text", MAX_PLACEHOLDER, _text_of(element.get("placeholder")))]
+    if element.get("type") == "button":
+        limits += [("text/text", MAX_BUTTON_TEXT, _text_of(element.get("text"))),
+                   ("value", MAX_BUTTON_VALUE, str(element.get("value", "")))]
+    confirm = element.get("confirm")
+    if isinstance(confirm, dict):
+        limits += [("confirm/title/text", MAX_CONFIRM_TITLE, _text_of(confirm.get("title"))),
+                   ("confirm/text/text", MAX_CONFIRM_TEXT, _text_of(confirm.get("text")))]
+    return [f"must be less than {limit + 1} characters [json-pointer:{at}/{name}]"
+            for name, limit, text in limits if len(text) > limit]
 
 
 # --------------------------------------------------------------------- Web API methods

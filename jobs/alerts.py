@@ -10,6 +10,7 @@ from app.models import AlertChannelRoute, Organization, SlackWorkspace
 from app.models.types import utcnow
 from app.services.alerts import acknowledge_alert, has_active_itsm, recent_alerts
 from app.slack import cards
+from app.slack.actions import INVALID_BUTTON, AlertButton, parse_alert_button
 from app.slack.arguments import ArgumentError, parse_alerts_args
 from app.slack.channels import channel_types, store_channels
 from app.slack.format import when
@@ -20,14 +21,6 @@ from jobs import enqueue_in
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)
-
-
-def _button_context(value: str) -> dict:
-    try:
-        context = json.loads(value)
-        return context if isinstance(context, dict) else {"alert": int(context)}
-    except (ValueError, TypeError):
-        return {}
 
 
 @reschedule_on_rate_limit
@@ -41,11 +34,14 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     workspace = db.session.get(SlackWorkspace, workspace_id)
     if workspace is None or not workspace.active:
         return "workspace gone"
-    context = _button_context(value)
+    button = parse_alert_button(value)
     user = acting_user(workspace, slack_user_id, response_url)
     if user is None:
         return "no account"
-    won, alert = acknowledge_alert(int(context.get("alert", 0)), user)
+    if button is None:
+        post_response(response_url, *cards.notice(INVALID_BUTTON))
+        return "invalid button"
+    won, alert = acknowledge_alert(button.alert_id, user)
     org = workspace.organization
     if alert is None:
         post_response_if_alive(response_url, *cards.notice("This alert no longer exists in Toktra."))
@@ -56,13 +52,13 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
             f"This alert was already acknowledged by {by} at {when(alert.acknowledged_at, org.timezone)}."))
         return "already acknowledged"
     if is_ephemeral:
-        _replace_alert_list(org, response_url, context)
+        _replace_alert_list(org, response_url, button)
     return "acknowledged"
 
 
-def _replace_alert_list(org: Organization, response_url: str, context: dict) -> None:
+def _replace_alert_list(org: Organization, response_url: str, button: AlertButton) -> None:
     """Re-render the /toktra-alerts message the click came from, showing the new state."""
-    query_text = context.get("q", "")
+    query_text = button.query
     try:
         query = parse_alerts_args(query_text)
     except ArgumentError:
@@ -70,7 +66,7 @@ def _replace_alert_list(org: Organization, response_url: str, context: dict) -> 
     alerts = recent_alerts(org, query.severity, query.limit, with_tickets=True)
     heading = f"*Recent alerts for {org.name}* — updated"
     pages = cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading, query_text)
-    page = int(context.get("page", 0))
+    page = button.page
     if 0 <= page < len(pages):
         text, blocks = pages[page]
         post_response_if_alive(response_url, text, blocks, replace_original=True)

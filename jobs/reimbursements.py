@@ -7,8 +7,9 @@ from app.extensions import db
 from app.models import SlackWorkspace
 from app.services.reimbursements import ReimbursementError, decide
 from app.slack import cards
+from app.slack.actions import INVALID_BUTTON, parse_request_id
 from app.slack.reimbursement_cards import decision_words
-from app.slack.respond import post_response_if_alive
+from app.slack.respond import post_response, post_response_if_alive
 from app.slack.users import acting_user
 from jobs.slack_retry import reschedule_on_rate_limit
 
@@ -25,8 +26,12 @@ def decide_from_slack(workspace_id: int, value: str, slack_user_id: str, respons
     actor = acting_user(workspace, slack_user_id, response_url)
     if actor is None:
         return "no account"
+    request_id = parse_request_id(value)
+    if request_id is None:
+        post_response(response_url, *cards.notice(INVALID_BUTTON))
+        return "invalid button"
     try:
-        outcome = decide(int(value) if value.isdigit() else 0, actor, approve, reason)
+        outcome = decide(request_id, actor, approve, reason)
     except ReimbursementError as exc:
         log.warning("refused reimbursement decision by %s on %s: %s", actor.email, value, exc)
         post_response_if_alive(response_url, *cards.notice(f":no_entry: {exc}"))

@@ -15,11 +15,11 @@ from app.models.types import utcnow
 from app.services.alerts import ALERT_CARD, active_connectors
 from app.services.outbox import refresh_messages
 from app.slack import cards
+from app.slack.actions import INVALID_BUTTON, parse_alert_button
 from app.slack.format import when
 from app.slack.respond import post_response, post_response_if_alive
 from app.slack.users import acting_user
 from jobs import enqueue_in
-from jobs.alerts import _button_context
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,11 @@ def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, 
     user = acting_user(workspace, slack_user_id, response_url)
     if user is None:
         return "no account"
-    alert = db.session.get(Alert, int(_button_context(value).get("alert", 0)))
+    button = parse_alert_button(value)
+    if button is None:
+        post_response(response_url, *cards.notice(INVALID_BUTTON))
+        return "invalid button"
+    alert = db.session.get(Alert, button.alert_id)
     org = workspace.organization
     if alert is None or alert.org_id != user.org_id:
         post_response(response_url, *cards.notice("This alert no longer exists in Toktra."))

@@ -168,6 +168,30 @@ def test_message_limits(web):
     web.chat_postMessage(channel="C0001", text="x" * 40_000, blocks=[section("x" * 3000)] * 50)
 
 
+def button(text="Go", value="1", **extra) -> dict:
+    return {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": text}, "value": value, **extra}
+
+
+@pytest.mark.parametrize("block, pointer", [
+    ({"type": "actions", "elements": [button(value="1" * 2001)]}, "/blocks/0/elements/0/value"),
+    ({"type": "actions", "elements": [button(text="x" * 76)]}, "/blocks/0/elements/0/text/text"),
+    ({"type": "actions", "elements": [button(action_id="a" * 256)]}, "/blocks/0/elements/0/action_id"),
+    ({"type": "actions", "elements": [button(confirm={"title": {"type": "plain_text", "text": "t" * 101},
+                                                      "text": {"type": "plain_text", "text": "ok"}})]},
+     "/blocks/0/elements/0/confirm/title/text"),
+    ({"type": "actions", "elements": [button()] * 26}, "/blocks/0/elements"),
+    ({"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 3001}]}, "/blocks/0/elements/0/text"),
+    ({"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 11}, "/blocks/0/elements"),
+    ({"type": "input", "label": {"type": "plain_text", "text": "Reason"},
+      "element": {"type": "plain_text_input", "action_id": "r",
+                  "placeholder": {"type": "plain_text", "text": "p" * 151}}}, "/blocks/0/element/placeholder/text"),
+])
+def test_element_limits(web, block, pointer):
+    error = api_error(lambda: web.chat_postMessage(channel="C0001", text="x", blocks=[block]))
+    assert error.response["error"] == "invalid_blocks"
+    assert error.response["errors"] == [error.response["errors"][0]] and pointer in error.response["errors"][0]
+
+
 def test_conversations_list_pages_and_hides_private_channels_without_the_bot(web, emulator):
     for i in range(250):
         private = i % 10 == 0  # 25 private channels, the bot is in 5 of them

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -129,3 +131,56 @@ def test_a_repeated_button_click_delivery_is_handled_once(signed, slack, workspa
                                  action_ts="1700000001.000200")
         assert response.status_code == 200
     assert len(queue) == 1
+
+
+# --- hostile and odd requests (issue 11) -----------------------------------------------------------
+
+def _no_errors_logged(caplog):
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("timestamp, signature", [
+    ("", "v0=" + "0" * 64),
+    ("{now}", ""),
+    ("abc", "v0=" + "0" * 64),
+    ("1764650000.123", "v0=" + "0" * 64),
+    ("-5", "v0=" + "0" * 64),
+    ("{now}", "v0=é" + "0" * 63),
+    ("9" * 400, "v0=" + "0" * 64),
+])
+def test_empty_or_odd_signature_headers_get_401_and_log_no_error(client, queue, caplog, timestamp, signature):
+    body = json.dumps({"type": "event_callback", "team_id": "T0001", "event_id": "Ev1", "event": mention()})
+    headers = {"Content-Type": "application/json", "X-Slack-Signature": signature,
+               "X-Slack-Request-Timestamp": timestamp.format(now=int(time.time()))}
+    response = client.post("/slack/events", data=body, headers=headers)
+    assert response.status_code == 401
+    assert "not signed by Slack" in response.json["error"]["message"]
+    assert _no_errors_logged(caplog) and len(queue) == 0
+
+
+@pytest.mark.parametrize("body, content_type", [
+    ('{"type": "event_callback", ', "application/json"),
+    ("[" * 100_000, "application/json"),
+    ("payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+    ("payload=" + "%5B" * 100_000, "application/x-www-form-urlencoded"),
+    ("\udcff", "application/json"),
+])
+def test_an_unparseable_unsigned_body_gets_401_before_it_is_read(client, signed, queue, caplog, body, content_type):
+    headers = {**signed.headers("something else"), "Content-Type": content_type}
+    response = client.post("/slack/events", data=body.encode("utf-8", "surrogateescape"), headers=headers)
+    assert response.status_code == 401
+    assert _no_errors_logged(caplog) and len(queue) == 0
+
+
+@pytest.mark.parametrize("body, content_type", [
+    ('{"type": "event_callback", ', "application/json"),
+    ("[" * 100_000, "application/json"),
+    ("[1, 2]", "application/json"),
+    ("payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+    ("payload=%5B1%5D", "application/x-www-form-urlencoded"),
+])
+def test_a_signed_body_that_is_not_a_slack_payload_gets_400(client, signed, queue, caplog, body, content_type):
+    response = client.post("/slack/events", data=body, headers={**signed.headers(body), "Content-Type": content_type})
+    assert response.status_code == 400
+    assert "not a Slack payload" in response.json["error"]["message"]
+    assert _no_errors_logged(caplog) and len(queue) == 0

@@ -1,4 +1,12 @@
-"""Every action_id and slash command the app handles, named once."""
+"""Every action_id and slash command the app handles, named once; and what their buttons carry."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from app.slack.arguments import PG_INT_MAX, ArgumentError, bounded_int, parse_alerts_args
+from app.slack.format import BUTTON_VALUE_LIMIT
 
 ACKNOWLEDGE_ALERT = "toktra_alert_acknowledge"
 CREATE_TICKET = "toktra_alert_create_ticket"
@@ -9,3 +17,75 @@ USAGE_COMMAND = "/toktra-usage"
 BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
+
+INVALID_BUTTON = ("That button is no longer valid: Toktra can't tell which item it was for. "
+                  "Use the buttons on a fresh message (run `/toktra-alerts` again, or open the latest DM).")
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # PostgreSQL refuses NUL; the rest is noise
+MAX_LIST_PAGE = 50  # a list of at most 50 alerts never needs more messages than this
+
+
+@dataclass(frozen=True)
+class AlertButton:
+    """What an alert card's button says: the alert, and for /toktra-alerts lists the query and page shown."""
+
+    alert_id: int
+    query: str = ""
+    page: int = 0
+
+
+def alert_button_value(alert_id: int, query: str | None = None, page: int = 0) -> str:
+    """The value of an alert card's buttons; query (canonical /toktra-alerts arguments) marks a list's card."""
+    value = json.dumps({"alert": alert_id} if query is None else {"alert": alert_id, "q": query, "page": page})
+    return value if len(value) <= BUTTON_VALUE_LIMIT else json.dumps({"alert": alert_id})
+
+
+def _whole(value, low: int, high: int) -> int | None:
+    """A JSON number that is a whole number from low to high, else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if low <= value <= high else None
+
+
+def parse_alert_button(value) -> AlertButton | None:
+    """The AlertButton a clicked value carries, or None when it is not one we made (never raises)."""
+    if not isinstance(value, str) or len(value) > BUTTON_VALUE_LIMIT:
+        return None
+    plain = bounded_int(value, 1, PG_INT_MAX)  # cards posted before the value became JSON
+    if plain is not None:
+        return AlertButton(plain)
+    try:
+        fields = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(fields, dict):
+        return None
+    alert_id = _whole(fields.get("alert"), 1, PG_INT_MAX)
+    page = _whole(fields.get("page", 0), 0, MAX_LIST_PAGE)
+    query = fields.get("q", "")
+    if alert_id is None or page is None or not isinstance(query, str):
+        return None
+    try:
+        query = parse_alerts_args(query).as_text()
+    except ArgumentError:
+        return None
+    return AlertButton(alert_id, query, page)
+
+
+def request_button_value(request_id: int) -> str:
+    """The value of a reimbursement DM's Approve and Reject buttons."""
+    return str(request_id)
+
+
+def parse_request_id(value) -> int | None:
+    """The reimbursement request id a clicked value carries, or None when it is not one we made (never raises)."""
+    return bounded_int(value, 1, PG_INT_MAX)
+
+
+REASON_LIMIT = 2000  # the reason input's max_length; a forged payload may carry more
+
+
+def typed_reason(value) -> str:
+    """A reason typed into a DM's input, fit to store: no NUL or other control characters but newlines, clipped."""
+    if not isinstance(value, str):
+        return ""
+    return _UNSTORABLE.sub("", value)[:REASON_LIMIT]

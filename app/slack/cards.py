@@ -1,7 +1,6 @@
 """Block Kit cards for the slash commands: pure functions of loaded data, built with slack_sdk's models."""
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from slack_sdk.models.blocks import (
@@ -16,8 +15,17 @@ from slack_sdk.models.blocks import (
 from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
-from app.slack.actions import ACKNOWLEDGE_ALERT, CREATE_TICKET
-from app.slack.format import dollars, tokens, when, whole_dollars
+from app.slack.actions import ACKNOWLEDGE_ALERT, CREATE_TICKET, alert_button_value
+from app.slack.format import (
+    FALLBACK_TEXT_LIMIT,
+    HEADER_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    clip,
+    dollars,
+    tokens,
+    when,
+    whole_dollars,
+)
 
 Message = tuple[str, list[dict]]  # (fallback text, blocks)
 
@@ -26,24 +34,43 @@ BAR_CELLS = 20
 SEVERITY_EMOJI = {"low": "🔵", "medium": "🟡", "high": "🟠", "critical": "🔴"}
 
 
+# Every builder below goes through these, so text from users and data is always cut to Slack's limits.
+
+def section(text: str, block_id: str | None = None) -> SectionBlock:
+    """A mrkdwn section, clipped to Slack's 3,000 characters."""
+    return SectionBlock(block_id=block_id, text=MarkdownTextObject(text=clip(text, SECTION_TEXT_LIMIT)))
+
+
+def header(text: str) -> HeaderBlock:
+    """A header, clipped to Slack's 150 characters."""
+    return HeaderBlock(text=clip(text, HEADER_TEXT_LIMIT))
+
+
+def context(text: str) -> ContextBlock:
+    """A one-element mrkdwn context line, clipped to Slack's 3,000 characters."""
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, SECTION_TEXT_LIMIT))])
+
+
 def _code(lines: list[str]) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text="```\n" + "\n".join(lines) + "\n```"))
+    fence = "```"
+    body = clip("\n".join(lines), SECTION_TEXT_LIMIT - 2 * len(fence) - 2)
+    return SectionBlock(text=MarkdownTextObject(text=f"{fence}\n{body}\n{fence}"))
 
 
 def _message(text: str, blocks: list) -> Message:
-    return text, [b.to_dict() for b in blocks]  # to_dict() checks Slack's per-block limits
+    return clip(text, FALLBACK_TEXT_LIMIT), [b.to_dict() for b in blocks]  # to_dict() checks Slack's limits
 
 
 def notice(text: str) -> Message:
     """A one-paragraph ephemeral answer (errors, refusals, empty results)."""
-    return _message(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+    return _message(text, [section(text)])
 
 
 # --- /toktra-usage -----------------------------------------------------------------------------
 
 def usage_table(summary: UsageSummary) -> list[str]:
     """The provider table exactly as the spec shows it: names left, tokens and cost right-aligned."""
-    rows = [(p.name, tokens(p.tokens), dollars(p.cost_usd)) for p in summary.providers]
+    rows = [(clip(p.name, 40), tokens(p.tokens), dollars(p.cost_usd)) for p in summary.providers]
     total = ("Total", tokens(summary.total.tokens), dollars(summary.total.cost_usd))
     every = rows + [total]
     name_w = max(15, max(len(r[0]) for r in every) + 2)
@@ -63,10 +90,9 @@ def render_usage_card(summary: UsageSummary, person: str) -> Message:
     period = f"Period: {summary.period.label}"
     if not summary.providers:
         text = f"No usage recorded for {person} in {summary.period.label} yet."
-        return _message(f"{title}\n{text}", [HeaderBlock(text=title), SectionBlock(text=MarkdownTextObject(text=text))])
+        return _message(f"{title}\n{text}", [header(title), section(text)])
     table = usage_table(summary)
-    return _message("\n".join([title, period, *table]),
-                    [HeaderBlock(text=title), ContextBlock(elements=[MarkdownTextObject(text=period)]), _code(table)])
+    return _message("\n".join([title, period, *table]), [header(title), context(period), _code(table)])
 
 
 # --- /toktra-budget ----------------------------------------------------------------------------
@@ -107,30 +133,24 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
         text = (f"No monthly budget is set for {org_name}, so there is nothing to measure spend "
                 f"({whole_dollars(status.spent_usd)} so far in {status.period.label}) against. "
                 f"An admin can set one in Toktra under <{settings_url}|Settings>, or with `PUT /api/v1/budget`.")
-        return _message(f"{title}\n{text}", [HeaderBlock(text=title), SectionBlock(text=MarkdownTextObject(text=text))])
+        return _message(f"{title}\n{text}", [header(title), section(text)])
     lines = budget_lines(status)
-    return _message("\n".join([title, *lines]), [
-        HeaderBlock(text=title), _code(lines),
-        ContextBlock(elements=[MarkdownTextObject(text=f"{org_name} · {status.period.label}")]),
-    ])
+    return _message("\n".join([title, *lines]),
+                    [header(title), _code(lines), context(f"{org_name} · {status.period.label}")])
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def alert_blocks(alert: Alert, tz: str, can_ticket: bool, context: dict | None = None) -> list:
+def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = None, page: int = 0) -> list:
     """One alert: what fired, about whom, when, its status and tickets, and its buttons.
 
-    context ({"q": arguments, "page": n} for /toktra-alerts lists) rides in the button value so a click can
-    re-render the message it came from; it never decides who may act.
+    query and page (canonical /toktra-alerts arguments and the message's index, for lists) ride in the button
+    value so a click can re-render the message it came from; they never decide who may act.
     """
     emoji = SEVERITY_EMOJI[alert.severity]
-    summary = f"{emoji} *{alert.severity.capitalize()}* · *{_clip(alert.policy, 200)}*\n{_clip(alert.title, 500)}"
+    summary = f"{emoji} *{alert.severity.capitalize()}* · *{clip(alert.policy, 200)}*\n{clip(alert.title, 500)}"
     if alert.details:
-        summary += f"\n>{_clip(alert.details, 1500)}"
+        summary += f"\n>{clip(alert.details, 1500)}"
     person = alert.subject_user.name if alert.subject_user else "—"
     if alert.status == "acknowledged":
         by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
@@ -139,11 +159,8 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, context: dict | None =
         status = "Open"
     tickets = [f"Ticket: <{t.url}|{t.external_key}>" for t in alert.tickets]
     facts = [f"Person: {person}", f"Fired: {when(alert.fired_at, tz)}", f"Status: {status}", *tickets]
-    blocks = [
-        SectionBlock(block_id=f"alert-{alert.id}", text=MarkdownTextObject(text=summary)),
-        ContextBlock(elements=[MarkdownTextObject(text=_clip(" · ".join(facts), 3000))]),
-    ]
-    value = json.dumps({"alert": alert.id, **(context or {})})
+    blocks = [section(summary, block_id=f"alert-{alert.id}"), context(" · ".join(facts))]
+    value = alert_button_value(alert.id, query, page)
     buttons = []
     if alert.status == "open":
         buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT, value=value, style="primary"))
@@ -172,14 +189,17 @@ def render_test_alert(channel_name: str, org_name: str) -> Message:
 
 
 def render_alert_list(alerts: list[Alert], tz: str, can_ticket: bool, heading: str, query: str = "") -> list[Message]:
-    """The alerts, newest first, split into as many messages as Slack's 50-block limit needs."""
+    """The alerts, newest first, split into as many messages as Slack's 50-block limit needs.
+
+    query is the list's canonical /toktra-alerts arguments (AlertsQuery.as_text()), carried by its buttons.
+    """
     if not alerts:
         return [notice(heading)]
-    pages: list[list] = [[SectionBlock(text=MarkdownTextObject(text=heading))]]
+    pages: list[list] = [[section(heading)]]
     for alert in alerts:
-        card = alert_blocks(alert, tz, can_ticket, {"q": query, "page": len(pages) - 1})
+        card = alert_blocks(alert, tz, can_ticket, query, len(pages) - 1)
         if len(pages[-1]) + len(card) > MAX_BLOCKS_PER_MESSAGE:
             pages.append([])
-            card = alert_blocks(alert, tz, can_ticket, {"q": query, "page": len(pages) - 1})
+            card = alert_blocks(alert, tz, can_ticket, query, len(pages) - 1)
         pages[-1].extend(card)
     return [_message(heading, blocks) for blocks in pages]

@@ -9,6 +9,7 @@ from app.services.usage import usage_summary
 from app.slack import cards
 from app.slack.actions import ALERTS_COMMAND, BUDGET_COMMAND, USAGE_COMMAND
 from app.slack.arguments import ArgumentError, parse_alerts_args, parse_budget_args, parse_usage_args
+from app.slack.format import echo
 
 PARSERS = {USAGE_COMMAND: parse_usage_args, BUDGET_COMMAND: parse_budget_args, ALERTS_COMMAND: parse_alerts_args}
 
@@ -32,7 +33,7 @@ def answer_usage(org: Organization, caller: User, text: str) -> list[cards.Messa
                                  "Use `/toktra-usage` on its own to see yours.")]
         person = find_user(email, org.id)
         if person is None:
-            return [cards.notice(f"There is no Toktra user with the email `{email}` in {org.name}. "
+            return [cards.notice(f"There is no Toktra user with the email `{echo(email)}` in {org.name}. "
                                  "Check the address, or use `/toktra-usage` for your own usage.")]
     return [cards.render_usage_card(usage_summary(org, person), person.name)]
 
@@ -52,7 +53,7 @@ def answer_alerts(org: Organization, caller: User, text: str) -> list[cards.Mess
         heading = f"*Recent {scope}alerts for {org.name}* — the {len(alerts)} most recent, newest first"
     else:
         heading = f"No {scope}alerts for {org.name} yet. :tada:"
-    return cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading, text.strip())
+    return cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading, query.as_text())
 
 
 def answer_command(org: Organization, caller: User, command: str, text: str, base_url: str) -> list[cards.Message]:
@@ -66,4 +67,4 @@ def answer_command(org: Organization, caller: User, command: str, text: str, bas
             return answer_alerts(org, caller, text)
     except ArgumentError as exc:
         return [cards.notice(str(exc))]
-    return [cards.notice(f"Toktra does not know the command `{command}`.")]
+    return [cards.notice(f"Toktra does not know the command `{echo(command)}`.")]

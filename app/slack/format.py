@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from app.services.periods import zone
@@ -29,3 +30,24 @@ def whole_dollars(amount: Decimal) -> str:
 def when(moment: dt.datetime, tz: str) -> str:
     """Nov 30, 2026 09:15 CET, in the organization's timezone."""
     return moment.astimezone(zone(tz)).strftime("%b %-d, %Y %H:%M %Z")
+
+
+# Slack's Block Kit limits, in characters (https://docs.slack.dev/reference/block-kit).
+SECTION_TEXT_LIMIT = 3000
+HEADER_TEXT_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+FALLBACK_TEXT_LIMIT = 3000  # ours: notification text is a summary, far under Slack's 40,000
+ECHO_LIMIT = 80  # how much of a user's own input we quote back to them
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def clip(text: str, limit: int) -> str:
+    """text cut to at most limit characters, ending in … when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """User input fit to quote back in `code`: control characters shown as �, no backticks, clipped."""
+    return clip(_CONTROL.sub("\ufffd", text).replace("`", "'").replace("\n", " ").replace("\t", " "), limit)

@@ -12,6 +12,7 @@ from app.slack.actions import (
     COMMANDS,
     CREATE_TICKET,
     REJECT_REIMBURSEMENT,
+    typed_reason,
 )
 from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments
@@ -102,7 +103,7 @@ def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
 def _reason(body: dict) -> str:
     """The reason typed in the DM's input, if any."""
     values = ((body.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}
-    return (values.get(REASON_ACTION) or {}).get("value") or ""
+    return typed_reason((values.get(REASON_ACTION) or {}).get("value"))
 
 
 def on_approve(ack: Ack, body: dict, context: BoltContext) -> None:

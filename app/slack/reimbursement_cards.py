@@ -5,19 +5,17 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
-    SectionBlock,
 )
 
 from app.models import ReimbursementRequest
 from app.services.usage import UsageSummary
-from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT
-from app.slack.cards import Message, _code, _message, usage_table
-from app.slack.format import when
+from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, request_button_value
+from app.slack.cards import Message, _code, _message, context, header, section, usage_table
+from app.slack.format import clip, when
+
+CONFIRM_TEXT_LIMIT = 300  # Slack's limit on a confirmation dialog's text
 
 REASON_BLOCK = "reimbursement-reason"
 REASON_ACTION = "reason"
@@ -31,23 +29,21 @@ def _details(request: ReimbursementRequest, usage: UsageSummary) -> list:
     facts = (f"*Employee:* {request.employee.name} ({request.employee.email})\n"
              f"*Amount:* {_amount(request)}\n*Period:* {usage.period.label}\n"
              f"*Description:* {request.description[:1500]}")
-    blocks = [SectionBlock(text=MarkdownTextObject(text=facts))]
+    blocks = [section(facts)]
     if usage.providers:
-        blocks.append(SectionBlock(text=MarkdownTextObject(
-            text=f"*{request.employee.name}'s LLM usage in {usage.period.label}*")))
+        blocks.append(section(f"*{request.employee.name}'s LLM usage in {usage.period.label}*"))
         blocks.append(_code(usage_table(usage)))
     else:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"No LLM usage recorded for {request.employee.name} in {usage.period.label}.")]))
+        blocks.append(context(f"No LLM usage recorded for {request.employee.name} in {usage.period.label}."))
     return blocks
 
 
 def render_request_dm(request: ReimbursementRequest, usage: UsageSummary) -> Message:
     """The approver's DM: the request, the usage behind it, an optional reason, Approve and Reject."""
     title = f"Reimbursement request from {request.employee.name}"
-    value = str(request.id)
+    value = request_button_value(request.id)
     blocks = [
-        HeaderBlock(text=title[:150]),
+        header(title),
         *_details(request, usage),
         InputBlock(block_id=REASON_BLOCK, optional=True, dispatch_action=False,
                    label="Reason (sent to the employee if you reject)",
@@ -56,7 +52,8 @@ def render_request_dm(request: ReimbursementRequest, usage: UsageSummary) -> Mes
             ButtonElement(text="Approve", action_id=APPROVE_REIMBURSEMENT, value=value, style="primary"),
             ButtonElement(text="Reject", action_id=REJECT_REIMBURSEMENT, value=value, style="danger",
                           confirm=ConfirmObject(title="Reject this request?",
-                                                text=f"{request.employee.name} will be told it was rejected.",
+                                                text=clip(f"{request.employee.name} will be told it was rejected.",
+                                                          CONFIRM_TEXT_LIMIT),
                                                 confirm="Reject", deny="Cancel")),
         ]),
     ]
@@ -78,8 +75,7 @@ def render_decided_dm(request: ReimbursementRequest, usage: UsageSummary, tz: st
     words = decision_words(request, tz)
     if request.status == "approved":
         words += " · queued for payroll export"
-    blocks = [HeaderBlock(text=title[:150]), *_details(request, usage),
-              SectionBlock(text=MarkdownTextObject(text=f"*{words}*"))]
+    blocks = [header(title), *_details(request, usage), section(f"*{words}*")]
     return _message(f"{title}: {words}", blocks)
 
 
@@ -92,4 +88,4 @@ def render_employee_notice(request: ReimbursementRequest, period_label: str, tz:
         text += " It will be paid with the next payroll export."
     elif request.rejection_reason:
         text += f" Reason: “{request.rejection_reason[:1500]}”"
-    return _message(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+    return _message(text, [section(text)])

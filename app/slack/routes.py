@@ -1,13 +1,26 @@
 """POST /slack/events: the one endpoint for Slack's events, slash commands and interactivity."""
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Blueprint, current_app, request
 from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
+from slack_sdk.signature import SignatureVerifier
 
 from app.errors import error_response
 from app.slack.bolt_app import bolt_app
 
+log = logging.getLogger(__name__)
 bp = Blueprint("slack", __name__)
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, ASCII digits only: int() never raises on it
+# What Bolt may raise while reading a signed body that is not one of Slack's payloads.
+_UNREADABLE = (ValueError, RecursionError, AttributeError, TypeError, KeyError, IndexError)
+NOT_SIGNED = ("This request is not signed by Slack: its X-Slack-Signature and X-Slack-Request-Timestamp "
+              "must be Slack's signature of this body, made within the last 5 minutes.")
+NOT_A_PAYLOAD = "This request's body is not a Slack payload (JSON, or a form with a JSON `payload` field)."
 
 
 def slack_handler() -> SlackRequestHandler:
@@ -18,9 +31,26 @@ def slack_handler() -> SlackRequestHandler:
     return handler
 
 
+def signed_by_slack(body: str, timestamp: str, signature: str) -> bool:
+    """True when signature is Slack's signature of body at timestamp, within the 5-minute window; never raises."""
+    if not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return False  # slack_sdk would raise on these (int(), hmac.compare_digest)
+    return SignatureVerifier(current_app.config["SLACK_SIGNING_SECRET"]).is_valid(body, timestamp, signature)
+
+
 @bp.post("/slack/events")
 def events():
-    """Verify the request's signature (Bolt), acknowledge, and queue the work."""
+    """Verify the request's signature before reading its body, acknowledge, and queue the work (Bolt)."""
     if not current_app.config["SLACK_SIGNING_SECRET"]:
         return error_response(503, "Slack is not configured on this server: set SLACK_SIGNING_SECRET.")
-    return slack_handler().handle(request)
+    body = request.get_data(as_text=True)  # as Bolt reads it, so both check the same text
+    if not signed_by_slack(body, request.headers.get("X-Slack-Request-Timestamp", ""),
+                           request.headers.get("X-Slack-Signature", "")):
+        log.info("refused a /slack/events request without a valid Slack signature")
+        return error_response(401, NOT_SIGNED)
+    try:
+        bolt_request = to_bolt_request(request)
+    except _UNREADABLE as exc:
+        log.warning("refused a signed /slack/events body Bolt cannot read: %s", type(exc).__name__)
+        return error_response(400, NOT_A_PAYLOAD)
+    return to_flask_response(bolt_app().dispatch(bolt_request))
