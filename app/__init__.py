@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import load_config, validate_config
 
@@ -17,6 +18,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
         app.config.from_mapping(overrides)
     validate_config(app.config)
 
+    from app import rate_limits
     from app.extensions import csrf, db, login_manager, migrate
     from app.models.types import render_migration_item
 
@@ -25,6 +27,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
                      render_item=render_migration_item)
     csrf.init_app(app)
     login_manager.init_app(app)
+    rate_limits.init_app(app)
 
     from app import models  # noqa: F401  (registers every table on db.metadata)
     from app import errors, health
@@ -42,6 +45,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.register_blueprint(slack_bp)
     csrf.exempt(slack_bp)  # authenticated by Slack's request signature instead
     errors.register(app)
+    if app.config.get("TRUSTED_PROXY_HOPS"):
+        # Behind a router every request comes from it; the rate limits need the client's own address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     app.cli.add_command(toktra_cli)
     return app
 

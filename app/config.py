@@ -110,6 +110,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        # How many proxies (e.g. 1 behind Heroku's router) append X-Forwarded-For: the client's address is read there.
+        "TRUSTED_PROXY_HOPS": _int(env, "TRUSTED_PROXY_HOPS", 0),
+        # Brute-force limits on refused credentials only (Flask-Limiter notation, counted in Redis).
+        "SIGN_IN_FAILURES_PER_ADDRESS": env.get("SIGN_IN_FAILURES_PER_ADDRESS") or "30 per 15 minutes",
+        "SIGN_IN_FAILURES_PER_ACCOUNT": env.get("SIGN_IN_FAILURES_PER_ACCOUNT") or "10 per 15 minutes",
+        "API_KEY_FAILURES_PER_ADDRESS": env.get("API_KEY_FAILURES_PER_ADDRESS") or "60 per 15 minutes",
+        "API_KEY_FAILURES_PER_KEY": env.get("API_KEY_FAILURES_PER_KEY") or "20 per 15 minutes",
         # Cookies: never readable by scripts, not sent cross-site, HTTPS-only outside local runs.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

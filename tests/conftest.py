@@ -64,6 +64,7 @@ def make_overrides(database_url: str, encryption_key: str, **extra) -> dict:
         "REDIS_URL": TEST_REDIS_URL,
         "PUBLIC_BASE_URL": "http://toktra.test",
         "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "RATELIMIT_KEY_PREFIX": f"limits-{uuid.uuid4().hex[:8]}",  # each test app counts failures afresh
         # Tests about pacing pass their own clock to the outbox; the rest need not wait a second per post.
         "SLACK_CHANNEL_PACE_MS": 0,
         **extra,

@@ -46,6 +46,11 @@ def resolve(document, ref: str):
     return node
 
 
+def schema_of(document, node):
+    """node, or what its $ref points at."""
+    return resolve(document, node["$ref"]) if "$ref" in node else node
+
+
 def all_refs(node):
     if isinstance(node, dict):
         for key, value in node.items():
@@ -115,9 +120,11 @@ def test_the_usage_event_schema_lists_the_fields_the_api_requires(document):
     assert set(event["properties"]) == set(fields)
     assert event["properties"]["cost_usd"]["type"] == "string"  # money is a decimal string, never a float
     assert event["properties"]["occurred_at"]["format"] == "date-time"
-    body = document["paths"]["/usage"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = schema_of(document, document["paths"]["/usage"]["post"]["requestBody"]["content"]["application/json"]
+                     ["schema"])
     assert body["required"] == ["events"]
     assert resolve(document, body["properties"]["events"]["items"]["$ref"]) is event
+    assert body["properties"]["events"]["maxItems"] == 5000
 
 
 def test_the_summary_parameter_and_budget_update_match_the_api(document):
@@ -142,11 +149,12 @@ def test_the_documented_answers_match_real_answers(api, document, make_user):
         "input_tokens": 1, "output_tokens": 2, "cost_usd": "0.5", "occurred_at": utcnow().isoformat()}]})
     ingest = api("post", "/usage", json={"events": [{}]}).get_json()
     assert set(ingest) == set(schemas["IngestResult"]["properties"])
-    assert set(ingest["rejected"][0]) <= set(schemas["IngestResult"]["properties"]["rejected"]["items"]["properties"])
+    rejection = schema_of(document, schemas["IngestResult"]["properties"]["rejected"]["items"])
+    assert set(ingest["rejected"][0]) <= set(rejection["properties"])
 
     summary = api("get", "/usage/summary").get_json()
     assert set(summary) == set(schemas["UsageSummary"]["properties"])
-    assert set(summary["total"]) == set(schemas["UsageSummary"]["properties"]["total"]["properties"])
+    assert set(summary["total"]) == set(schema_of(document, schemas["UsageSummary"]["properties"]["total"])["properties"])
     assert set(summary["period"]) == set(schemas["Period"]["properties"])
     assert set(summary["providers"][0]) == set(schemas["ProviderUsage"]["properties"])
 
@@ -157,4 +165,41 @@ def test_the_documented_answers_match_real_answers(api, document, make_user):
 
     error = api("get", "/usage/summary", query_string={"user_email": "ghost@x.example"}).get_json()
     assert set(error) == set(schemas["Error"]["required"])
-    assert set(error["error"]) == set(schemas["Error"]["properties"]["error"]["required"])
+    assert set(error["error"]) == set(schema_of(document, schemas["Error"]["properties"]["error"])["required"])
+
+
+def test_every_route_with_a_body_documents_400_and_415_and_the_body_comes_from_its_model(document):
+    from app.api import schemas
+
+    bodies = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if "requestBody" not in operation:
+                continue
+            bodies += 1
+            assert {"400", "415"} <= set(operation["responses"]), (path, method)
+            name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+            model = getattr(schemas, name)
+            assert set(document["components"]["schemas"][name]["properties"]) == set(model.model_fields), name
+    assert bodies == 6
+
+
+def test_every_authenticated_route_documents_429_and_every_route_503_with_retry_after(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            codes = {"503"} if operation.get("security") == [] else {"401", "429", "503"}
+            assert codes <= set(operation["responses"]), (path, method)
+            for code in codes - {"401"}:
+                assert "Retry-After" in operation["responses"][code]["headers"], (path, method, code)
+
+
+def test_the_batch_limit_in_the_document_follows_configuration(app, client):
+    app.config["USAGE_BATCH_MAX_EVENTS"] = 250
+    document = client.get(f"{API_PREFIX}/openapi.json").get_json()
+    assert document["components"]["schemas"]["UsageBatch"]["properties"]["events"]["maxItems"] == 250
+    assert "413" in document["paths"]["/usage"]["post"]["responses"]
+
+
+def test_amount_is_documented_as_the_api_accepts_it(document):
+    amount = document["components"]["schemas"]["ReimbursementIn"]["properties"]["amount"]
+    assert [branch["type"] for branch in amount["anyOf"]] == ["string", "integer"]

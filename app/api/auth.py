@@ -9,6 +9,9 @@ from app.errors import error_response
 from app.extensions import db
 from app.models import Organization
 from app.services.accounts import authenticate_api_key, touch_api_key
+from app.services.text import text_problem
+
+MAX_KEY_LENGTH = 200
 
 
 def api_key_required(view):
@@ -20,7 +23,8 @@ def api_key_required(view):
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             return _unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
-        api_key = authenticate_api_key(key.strip())
+        key = key.strip()
+        api_key = None if len(key) > MAX_KEY_LENGTH or text_problem(key) else authenticate_api_key(key)
         if api_key is None:
             return _unauthorized("This API key is not valid or has been revoked.")
         touch_api_key(api_key)
@@ -34,13 +38,3 @@ def _unauthorized(message: str):
     response, status = error_response(401, message)
     response.headers["WWW-Authenticate"] = 'Bearer realm="toktra"'
     return response, status
-
-
-def json_body() -> tuple[dict | None, tuple | None]:
-    """The request's JSON object, or an error response saying why it is unusable."""
-    if not request.is_json:
-        return None, error_response(415, "Send a JSON body with 'Content-Type: application/json'.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return None, error_response(400, "The body must be a JSON object.")
-    return body, None

@@ -4,15 +4,17 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from app.api import bp
-from app.api.auth import api_key_required, json_body
+from app.api.auth import api_key_required
+from app.api.contract import operation
+from app.api.schemas import Budget, BudgetUpdate
 from app.api.serializers import budget_json
-from app.errors import error_response
-from app.services.budget import budget_status, parse_budget_limit, parse_threshold, update_budget
+from app.services.budget import budget_status, update_budget
 from app.services.budget_policy import check_budget_thresholds
 
 
 @bp.get("/budget")
 @api_key_required
+@operation("The monthly budget and this period's spend", {200: (Budget, "The budget status")})
 def get_budget():
     """The monthly limit, alert threshold and this period's spend."""
     return jsonify(budget_json(budget_status(g.org)))
@@ -20,20 +22,13 @@ def get_budget():
 
 @bp.put("/budget")
 @api_key_required
-def put_budget():
+@operation("Set the monthly limit and alert threshold", {200: (Budget, "The updated budget status")},
+           body=BudgetUpdate)
+def put_budget(body: BudgetUpdate):
     """Set the monthly limit (USD, null for none) and the alert threshold (%)."""
-    body, error = json_body()
-    if error:
-        return error
-    unknown = set(body) - {"monthly_limit_usd", "alert_threshold_pct"}
-    if unknown:
-        return error_response(400, f"Unknown field(s): {', '.join(sorted(unknown))}. "
-                                   "Accepted: monthly_limit_usd, alert_threshold_pct.")
-    try:
-        limit = parse_budget_limit(body["monthly_limit_usd"]) if "monthly_limit_usd" in body else g.org.monthly_budget_usd
-        threshold = parse_threshold(body["alert_threshold_pct"]) if "alert_threshold_pct" in body else g.org.alert_threshold_pct
-    except ValueError as exc:
-        return error_response(400, str(exc))
+    given = body.model_fields_set
+    limit = body.monthly_limit_usd if "monthly_limit_usd" in given else g.org.monthly_budget_usd
+    threshold = body.alert_threshold_pct if "alert_threshold_pct" in given else g.org.alert_threshold_pct
     update_budget(g.org, limit, threshold)
     check_budget_thresholds(g.org)
     return jsonify(budget_json(budget_status(g.org)))

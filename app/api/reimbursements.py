@@ -4,34 +4,28 @@ from __future__ import annotations
 from flask import Response, g, jsonify, url_for
 
 from app.api import bp
-from app.api.auth import api_key_required, json_body
+from app.api.auth import api_key_required
+from app.api.contract import MAX_ID, operation
+from app.api.schemas import Reimbursement, ReimbursementIn
 from app.api.serializers import reimbursement_json
 from app.errors import error_response
 from app.extensions import db
 from app.models import ReimbursementRequest
 from app.services.reimbursements import ReimbursementError, batch_csv, batch_requests, export_batch, submit_request
+from app.services.text import text_problem
 
-REQUEST_FIELDS = {"employee_email", "amount", "currency", "description", "period", "approver_email"}
 
 
 @bp.post("/reimbursements")
 @api_key_required
-def post_reimbursement():
+@operation("Submit a reimbursement request (the approver gets a Slack DM)", {
+    201: (Reimbursement, "The pending request; Location names it"),
+}, body=ReimbursementIn)
+def post_reimbursement(body: ReimbursementIn):
     """Submit a reimbursement request; its approver (the employee's manager by default) gets a Slack DM."""
-    body, error = json_body()
-    if error:
-        return error
-    unknown = set(body) - REQUEST_FIELDS
-    if unknown:
-        return error_response(400, f"Unknown field(s): {', '.join(sorted(unknown))}. "
-                                   f"Accepted: {', '.join(sorted(REQUEST_FIELDS))}.")
-    text = {k: body.get(k) for k in ("employee_email", "currency", "description", "period", "approver_email")}
-    bad = [k for k, v in text.items() if v is not None and not isinstance(v, str)]
-    if bad:
-        return error_response(400, f"{bad[0]} must be a string.")
     try:
-        request = submit_request(g.org, text["employee_email"] or "", body.get("amount"), text["currency"] or "USD",
-                                 text["description"] or "", text["period"] or "", text["approver_email"])
+        request = submit_request(g.org, body.employee_email, body.amount, body.currency, body.description,
+                                 body.period, body.approver_email)
     except ReimbursementError as exc:
         return error_response(exc.status, str(exc))
     response = jsonify(reimbursement_json(request))
@@ -41,9 +35,10 @@ def post_reimbursement():
 
 @bp.get("/reimbursements/<int:request_id>")
 @api_key_required
+@operation("A reimbursement request and its status", {200: (Reimbursement, "The request")})
 def get_reimbursement(request_id: int):
     """A reimbursement request and its status."""
-    request = db.session.get(ReimbursementRequest, request_id)
+    request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
     if request is None or request.org_id != g.org.id:
         return error_response(404, f"No reimbursement request {request_id} in this organization.")
     return jsonify(reimbursement_json(request))
@@ -58,6 +53,10 @@ def _csv(batch_id: str, body: str, status: int = 200) -> Response:
 
 @bp.post("/payroll-exports")
 @api_key_required
+@operation("Export approved requests not exported yet, as CSV (each exactly once)", {
+    201: ("text/csv", "The new batch as CSV; X-Toktra-Batch-Id names it"),
+    204: (None, "Nothing to export"),
+})
 def post_payroll_export():
     """Export every approved request not exported yet, as CSV; each request is exported exactly once."""
     batch = export_batch(g.org)
@@ -70,9 +69,10 @@ def post_payroll_export():
 
 @bp.get("/payroll-exports/<batch_id>")
 @api_key_required
+@operation("Download a payroll export batch again", {200: ("text/csv", "The batch as CSV")})
 def get_payroll_export(batch_id: str):
     """Download an earlier batch again."""
-    requests = batch_requests(g.org.id, batch_id)
+    requests = [] if len(batch_id) > 64 or text_problem(batch_id) else batch_requests(g.org.id, batch_id)
     if not requests:
-        return error_response(404, f"No payroll export {batch_id} in this organization.")
+        return error_response(404, f"No payroll export {batch_id[:64]} in this organization.")
     return _csv(batch_id, batch_csv(requests))

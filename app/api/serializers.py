@@ -1,8 +1,9 @@
-"""JSON shapes of the API's answers; money is always a decimal string."""
+"""The API's answers, built through their response models (app/api/schemas.py); money is always a decimal string."""
 from __future__ import annotations
 
 from decimal import Decimal
 
+from app.api import schemas
 from app.models import User
 from app.services.budget import BudgetStatus
 from app.services.periods import Period
@@ -32,24 +33,24 @@ def usage_summary_json(summary: UsageSummary, user: User | None) -> dict:
     """A usage summary for one person (or the org when user is None)."""
     total = _provider_json(summary.total)
     del total["provider"], total["name"]
-    return {
+    return schemas.UsageSummary.model_validate({
         "period": period_json(summary.period),
         "user_email": user.email if user else None,
         "providers": [_provider_json(p) for p in summary.providers],
         "total": total,
-    }
+    }).model_dump()
 
 
 def budget_json(status: BudgetStatus) -> dict:
     """A budget status."""
-    return {
+    return schemas.Budget.model_validate({
         "period": period_json(status.period),
         "monthly_limit_usd": money(status.monthly_limit_usd),
         "alert_threshold_pct": status.alert_threshold_pct,
         "spent_usd": money(status.spent_usd),
         "remaining_usd": money(status.remaining_usd),
         "percent_used": str(status.percent_used) if status.percent_used is not None else None,
-    }
+    }).model_dump()
 
 
 def _iso(moment) -> str | None:
@@ -58,7 +59,7 @@ def _iso(moment) -> str | None:
 
 def alert_json(alert) -> dict:
     """An alert as the API shows it."""
-    return {
+    return schemas.Alert.model_validate({
         "id": alert.id,
         "severity": alert.severity,
         "policy": alert.policy,
@@ -71,12 +72,12 @@ def alert_json(alert) -> dict:
         "acknowledged_by": alert.acknowledged_by.email if alert.acknowledged_by else None,
         "acknowledged_at": _iso(alert.acknowledged_at),
         "tickets": [{"key": t.external_key, "url": t.url} for t in alert.tickets],
-    }
+    }).model_dump()
 
 
 def route_json(route) -> dict:
     """An alert channel route."""
-    return {
+    return schemas.AlertChannel.model_validate({
         "id": route.id,
         "team_id": route.workspace.team_id,
         "workspace": route.workspace.team_name,
@@ -85,12 +86,12 @@ def route_json(route) -> dict:
         "severities": route.severity_list,
         "last_delivery": None if route.last_delivery_at is None else {
             "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},
-    }
+    }).model_dump()
 
 
 def reimbursement_json(request) -> dict:
     """A reimbursement request and where it stands."""
-    return {
+    return schemas.Reimbursement.model_validate({
         "id": request.id,
         "employee_email": request.employee.email,
         "approver_email": request.approver.email,
@@ -106,4 +107,4 @@ def reimbursement_json(request) -> dict:
         "approver_notified": request.slack_message_ts is not None,
         "notify_error": request.notify_error,
         "created_at": _iso(request.created_at),
-    }
+    }).model_dump()

@@ -11,6 +11,7 @@ from app.dashboard import bp
 from app.dashboard.forms import LoginForm, LogoutForm
 from app.extensions import db, login_manager
 from app.models import User
+from app.rate_limits import sign_in_limits
 from app.services.accounts import find_user
 
 login_manager.login_view = "dashboard.login"
@@ -21,7 +22,8 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The signed-in user from the session cookie."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    ok = user_id.isascii() and user_id.isdigit() and len(user_id) <= 9  # "²".isdigit() is true too
+    return db.session.get(User, int(user_id)) if ok else None
 
 
 def role_required(*roles: str):
@@ -48,6 +50,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limits
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:

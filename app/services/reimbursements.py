@@ -17,11 +17,15 @@ from app.models.types import utcnow
 from app.services.accounts import find_user
 from app.services.outbox import add_message, refresh_messages
 from app.services.periods import current_period
+from app.services.text import text_problem
 
 REQUEST_DM = "reimbursement_request"
 EMPLOYEE_NOTICE = "reimbursement_notice"
 MAX_AMOUNT = Decimal("1000000")
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+FIRST_PERIOD = "2000-01"  # nothing older is a plausible expense, and year 0 is not a date at all
+MAX_DESCRIPTION = 2000
+MAX_EMAIL = 320
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 CSV_COLUMNS = ["request_id", "employee_email", "employee_name", "amount", "currency", "period", "description",
                "approved_by", "approved_at"]
@@ -36,10 +40,12 @@ class ReimbursementError(ValueError):
 
 
 def parse_amount(raw) -> Decimal:
-    """A positive amount with at most two decimals, from a decimal string."""
-    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+    """A positive amount with at most two decimals, from a decimal string (or a whole number)."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
         raise ReimbursementError('amount must be a decimal string such as "42.50"')
     try:
+        if not str(raw).isascii():  # Decimal() would also read "٤٢" or "４２"
+            raise InvalidOperation
         amount = Decimal(str(raw).strip())
     except InvalidOperation:
         raise ReimbursementError('amount must be a decimal string such as "42.50"') from None
@@ -48,22 +54,43 @@ def parse_amount(raw) -> Decimal:
     return amount
 
 
+def parse_period(raw) -> str:
+    """A reimbursed month, "YYYY-MM" from 2000-01 on (the future is checked against the org's calendar)."""
+    period = raw.strip() if isinstance(raw, str) else ""
+    if not _PERIOD.match(period):
+        raise ReimbursementError('period must be a month written YYYY-MM, such as "2025-01"')
+    if period < FIRST_PERIOD:
+        raise ReimbursementError(f'period {period} is out of range; give a month from {FIRST_PERIOD} on, such as "2025-01"')
+    return period
+
+
+def _checked_text(name: str, value, limit: int) -> str:
+    """value as storable text of at most limit characters, or a ReimbursementError naming the field."""
+    value = value if isinstance(value, str) else ""
+    problem = text_problem(value)
+    if problem:
+        raise ReimbursementError(f"{name} {problem}")
+    if len(value) > limit:
+        raise ReimbursementError(f"{name} is longer than {limit:,} characters")
+    return value
+
+
 def submit_request(org: Organization, employee_email: str, amount, currency: str, description: str, period: str,
                    approver_email: str | None = None) -> ReimbursementRequest:
     """Validate and store a pending request; the approver defaults to the employee's manager."""
-    employee = find_user(employee_email or "", org.id)
+    employee_email = _checked_text("employee_email", employee_email, MAX_EMAIL)
+    approver_email = _checked_text("approver_email", approver_email, MAX_EMAIL) if approver_email else None
+    employee = find_user(employee_email, org.id)
     if employee is None:
         raise ReimbursementError(f"employee_email: no user with email {employee_email} in this organization")
     value = parse_amount(amount)
     currency = (currency or "").strip().upper()
     if not _CURRENCY.match(currency):
         raise ReimbursementError('currency must be a three-letter ISO 4217 code such as "USD"')
-    description = (description or "").strip()
-    if not description or len(description) > 2000:
+    description = _checked_text("description", description, 10 * MAX_DESCRIPTION).strip()
+    if not description or len(description) > MAX_DESCRIPTION:
         raise ReimbursementError("description must say what the money was spent on (1 to 2,000 characters)")
-    if not isinstance(period, str) or not _PERIOD.match(period.strip()):
-        raise ReimbursementError('period must be a month written YYYY-MM, such as "2025-01"')
-    period = period.strip()
+    period = parse_period(period)
     if period > current_period(org.timezone).key:
         raise ReimbursementError(f"period {period} is in the future")
     if approver_email:
@@ -90,8 +117,9 @@ def submit_request(org: Organization, employee_email: str, amount, currency: str
 
 
 def may_decide(request: ReimbursementRequest, actor: User) -> bool:
-    """Only the assigned approver, or an admin of the same organization, decides a request."""
-    return actor.org_id == request.org_id and (actor.id == request.approver_id or actor.is_admin)
+    """Only the assigned approver, or an admin of the same organization, decides a request; never its employee."""
+    return (actor.org_id == request.org_id and actor.id != request.employee_id
+            and (actor.id == request.approver_id or actor.is_admin))
 
 
 @dataclass(frozen=True)
@@ -107,12 +135,16 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
     request = db.session.get(ReimbursementRequest, request_id)
     if request is None or request.org_id != actor.org_id:
         raise ReimbursementError("This reimbursement request does not exist.", 404)
+    if actor.id == request.employee_id:
+        raise ReimbursementError("You cannot decide your own reimbursement request; "
+                                 f"{request.approver.name} (the assigned approver) or another admin must decide it.", 403)
     if not may_decide(request, actor):
         raise ReimbursementError(f"Only {request.approver.name} (the assigned approver) or an admin can decide "
                                  "this request.", 403)
     values = {"status": "approved" if approve else "rejected", "decided_by_id": actor.id, "decided_at": utcnow()}
     if not approve:
-        values["rejection_reason"] = (reason or "").strip()[:2000] or None
+        reason = (reason or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+        values["rejection_reason"] = reason.strip()[:2000] or None
     won = db.session.execute(
         sa.update(ReimbursementRequest)
         .where(ReimbursementRequest.id == request_id, ReimbursementRequest.status == "pending")

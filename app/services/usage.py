@@ -14,9 +14,11 @@ from app.models import Organization, UsagePeriodTotal, UsageRecord, UsageRollup,
 from app.models.types import to_micros
 from app.services.periods import Period, current_period, period_key
 from app.services.providers import display_name, normalize_provider
+from app.services.text import text_problem
 
 MAX_TOKENS = 10**12
 MAX_EVENT_COST = Decimal("1000000")
+ECHO_LIMIT = 256  # a rejected event's id is echoed back, cut to this many characters
 
 
 @dataclass
@@ -53,14 +55,61 @@ class UsageSummary:
     total: ProviderUsage
 
 
+COST_MESSAGE = 'cost_usd must be a decimal string such as "0.0125"'
+TIMESTAMP_MESSAGE = 'occurred_at must be an ISO 8601 timestamp such as "2025-01-15T09:30:00Z"'
+
+
+def parse_cost(raw) -> Decimal:
+    """An event's cost: a non-negative decimal string with at most 6 decimals; ValueError says why not."""
+    if not isinstance(raw, str):
+        raise ValueError(COST_MESSAGE)
+    try:
+        if not raw.isascii():  # Decimal() would also read "٣" or "３"
+            raise InvalidOperation
+        cost = Decimal(raw.strip())
+        # An exact check: to_micros alone rounds amounts with more than 28 digits.
+        if not cost.is_finite() or cost < 0 or cost > MAX_EVENT_COST or cost != cost.quantize(Decimal("0.000001")):
+            raise InvalidOperation
+        to_micros(cost)
+    except (InvalidOperation, ValueError):
+        raise ValueError('cost_usd must be a non-negative decimal string with at most 6 decimals, '
+                         'such as "0.0125"') from None
+    return cost
+
+
+def parse_occurred_at(raw) -> dt.datetime:
+    """When an event happened, in UTC: an ISO 8601 timestamp with a timezone, not in the future."""
+    try:
+        occurred = dt.datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
+    except ValueError:
+        occurred = None
+    if occurred is None:
+        raise ValueError(TIMESTAMP_MESSAGE)
+    if occurred.tzinfo is None:
+        raise ValueError('occurred_at must include a timezone, such as "Z" or "+02:00"')
+    if occurred > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        raise ValueError("occurred_at is more than a day in the future")
+    try:
+        return occurred.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. year 1 with a positive offset
+        raise ValueError("occurred_at is out of range") from None
+
+
+def _short_text(raw, limit: int) -> str | None:
+    """raw stripped, if it is storable text of 1 to limit characters."""
+    if not isinstance(raw, str) or not 1 <= len(raw.strip()) <= limit or text_problem(raw):
+        return None
+    return raw.strip()
+
+
 def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, list[str]]:
     """Validate one event; return (row, []) or (None, reasons)."""
     if not isinstance(raw, dict):
         return None, ["each event must be a JSON object"]
     errors: list[str] = []
 
-    event_id = raw.get("id")
-    if not isinstance(event_id, str) or not 1 <= len(event_id.strip()) <= 200:
+    event_id = _short_text(raw.get("id"), 200)
+    if event_id is None:
         errors.append("id must be a non-empty string of at most 200 characters")
 
     email = raw.get("user_email")
@@ -70,15 +119,15 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
     else:
         user_id = users.get(email.strip().lower())
         if user_id is None:
-            errors.append(f"no user with email {email.strip()} in this organization")
+            errors.append(f"no user with email {email.strip()[:320]} in this organization")
 
     provider = raw.get("provider")
     slug = normalize_provider(provider) if isinstance(provider, str) else None
     if slug is None:
         errors.append("provider must be a name such as \"openai\" or \"anthropic\"")
 
-    model = raw.get("model")
-    if not isinstance(model, str) or not 1 <= len(model.strip()) <= 200:
+    model = _short_text(raw.get("model"), 200)
+    if model is None:
         errors.append("model must be a non-empty string of at most 200 characters")
 
     tokens = {}
@@ -89,48 +138,26 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
         else:
             tokens[name] = value
 
-    cost = None
-    raw_cost = raw.get("cost_usd")
-    if not isinstance(raw_cost, str):
-        errors.append('cost_usd must be a decimal string such as "0.0125"')
-    else:
-        try:
-            cost = Decimal(raw_cost.strip())
-            # An exact check: to_micros alone rounds amounts with more than 28 digits.
-            if not cost.is_finite() or cost < 0 or cost > MAX_EVENT_COST or cost != cost.quantize(Decimal("0.000001")):
-                raise InvalidOperation
-            to_micros(cost)
-        except (InvalidOperation, ValueError):
-            cost = None
-            errors.append('cost_usd must be a non-negative decimal string with at most 6 decimals, such as "0.0125"')
-
-    occurred = None
-    raw_when = raw.get("occurred_at")
+    cost = occurred = period = None
     try:
-        occurred = dt.datetime.fromisoformat(raw_when.replace("Z", "+00:00")) if isinstance(raw_when, str) else None
-    except ValueError:
-        occurred = None
-    if occurred is None:
-        errors.append('occurred_at must be an ISO 8601 timestamp such as "2025-01-15T09:30:00Z"')
-    elif occurred.tzinfo is None:
-        errors.append('occurred_at must include a timezone, such as "Z" or "+02:00"')
-        occurred = None
-    elif occurred > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
-        errors.append("occurred_at is more than a day in the future")
-    else:
-        try:
-            occurred = occurred.astimezone(dt.timezone.utc)
-            period = period_key(occurred, org_tz)
-        except OverflowError:  # e.g. year 1 with a positive offset
-            errors.append("occurred_at is out of range")
+        cost = parse_cost(raw.get("cost_usd"))
+    except ValueError as exc:
+        errors.append(str(exc))
+    try:
+        occurred = parse_occurred_at(raw.get("occurred_at"))
+        period = period_key(occurred, org_tz)
+    except OverflowError:
+        errors.append("occurred_at is out of range")
+    except ValueError as exc:
+        errors.append(str(exc))
 
     if errors:
         return None, errors
     return {
-        "event_id": event_id.strip(),
+        "event_id": event_id,
         "user_id": user_id,
         "provider": slug,
-        "model": model.strip(),
+        "model": model,
         "input_tokens": tokens["input_tokens"],
         "output_tokens": tokens["output_tokens"],
         "cost_usd": cost,
@@ -150,7 +177,7 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
     emails = {
         e["user_email"].strip().lower()
         for e in events
-        if isinstance(e, dict) and isinstance(e.get("user_email"), str)
+        if isinstance(e, dict) and isinstance(e.get("user_email"), str) and _short_text(e["user_email"], 320)
     }
     users = dict(
         db.session.execute(
@@ -164,7 +191,7 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
         if errors:
             item = {"index": index, "errors": errors}
             if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-                item["id"] = raw["id"]
+                item["id"] = raw["id"][:ECHO_LIMIT]
             result.rejected.append(item)
         elif row["event_id"] in rows:
             result.duplicates += 1

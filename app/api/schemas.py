@@ -1,0 +1,514 @@
+"""The REST API's request and response bodies, declared once: validation and the OpenAPI document both come from here."""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    RootModel,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.models import SEVERITIES
+from app.services.alert_routes import parse_severities
+from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
+from app.services.budget import parse_budget_limit, parse_threshold
+from app.services.reimbursements import MAX_DESCRIPTION, MAX_EMAIL, parse_amount, parse_period
+from app.services.text import text_problem
+from app.services.usage import MAX_TOKENS, parse_cost, parse_occurred_at
+
+# Errors raised with this type carry the project's own wording; other pydantic errors are reworded below.
+OUR_WORDS = "toktra"
+TOO_LARGE = "toktra_too_large"
+
+
+def _storable(value: str, info: ValidationInfo) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise PydanticCustomError(OUR_WORDS, f"{info.field_name} {problem}")
+    return value
+
+
+def Text(max_length: int, min_length: int = 1, pattern: str | None = None, **schema) -> Any:
+    """A stripped string that PostgreSQL can store, within our column's length."""
+    constraints = StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=pattern)
+    return Annotated[str, constraints,
+                     AfterValidator(_storable), Field(json_schema_extra=schema or None)]
+
+
+def _ours(parse, schema: dict) -> Any:
+    """A field validated by a service parser (its ValueError is the message) and documented by schema."""
+
+    def validate(value):
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise PydanticCustomError(OUR_WORDS, str(exc)) from None
+
+    return Annotated[Any, PlainValidator(validate), WithJsonSchema(schema)]
+
+
+SEVERITY = {"type": "string", "enum": list(SEVERITIES)}
+Severity = Literal[tuple(SEVERITIES)]
+EMAIL = {"format": "email", "example": "bob@globex.com"}
+
+
+class RequestBody(BaseModel):
+    """A JSON request body: unknown fields refused, no type coercion, messages in our words."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    # field -> message, or {pydantic error type: message, "default": message}; {max_length} etc. come from pydantic.
+    MESSAGES: ClassVar[dict[str, str | dict[str, str]]] = {}
+
+
+class ResponseBody(BaseModel):
+    """A JSON answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- usage ----------------------------------------------------------------------------------------
+
+class UsageEvent(RequestBody):
+    """One usage event; resending an id already stored is a no-op."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    MESSAGES = {
+        "id": "id must be a non-empty string of at most 200 characters",
+        "user_email": "user_email must be an email address",
+        "provider": 'provider must be a name such as "openai" or "anthropic"',
+        "model": "model must be a non-empty string of at most 200 characters",
+        "input_tokens": f"input_tokens must be a whole number from 0 to {MAX_TOKENS:,}",
+        "output_tokens": f"output_tokens must be a whole number from 0 to {MAX_TOKENS:,}",
+        "cost_usd": 'cost_usd must be a decimal string such as "0.0125"',
+        "occurred_at": 'occurred_at must be an ISO 8601 timestamp such as "2025-01-15T09:30:00Z"',
+    }
+
+    id: Text(200, description="Your unique id for the event; resending it is a no-op.")
+    user_email: Text(MAX_EMAIL, pattern="@", **EMAIL)
+    provider: Text(64, example="openai")
+    model: Text(200, example="gpt-4o")
+    input_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    output_tokens: int = Field(ge=0, le=MAX_TOKENS)
+    cost_usd: _ours(parse_cost, {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]{1,6})?\s*$", "example": "0.0125",
+                                 "description": "Decimal string, at most 6 decimals."})
+    occurred_at: _ours(parse_occurred_at, {"type": "string", "format": "date-time",
+                                           "example": "2025-01-15T09:30:00Z"})
+
+
+class CheckedEvent(BaseModel):
+    """One event of a batch after validation: its position, what was sent, and why it was refused (if it was)."""
+
+    index: int
+    raw: Any
+    errors: list[str]
+
+
+def _each_event_on_its_own(value, handler, info: ValidationInfo):
+    """Validate events one by one, so one bad event never sinks the batch (the batch size is checked first)."""
+    from flask import current_app
+
+    if not isinstance(value, list):
+        raise PydanticCustomError(OUR_WORDS, 'The body must have an "events" array.')
+    limit = current_app.config["USAGE_BATCH_MAX_EVENTS"]
+    if len(value) > limit:
+        raise PydanticCustomError(TOO_LARGE, f"A batch holds at most {limit} events; this one has {len(value)}. "
+                                             "Split it.")
+    checked = []
+    for index, raw in enumerate(value):
+        errors = ["each event must be a JSON object"] if not isinstance(raw, dict) else validation_messages(
+            UsageEvent, raw)
+        checked.append(CheckedEvent(index=index, raw=raw, errors=errors))
+    return checked
+
+
+class UsageBatch(RequestBody):
+    """A batch of usage events (at most USAGE_BATCH_MAX_EVENTS, 5,000 by default)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    MESSAGES = {"events": 'The body must have an "events" array.'}
+
+    events: Annotated[list[UsageEvent], WrapValidator(_each_event_on_its_own)]
+
+
+class Rejection(ResponseBody):
+    """A refused event: its position in the batch, its id (cut to 256 characters) and one reason per bad field."""
+
+    index: int
+    id: str | None = None
+    errors: list[str]
+
+
+class IngestResult(ResponseBody):
+    """What was stored, skipped as a duplicate, or refused."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+
+
+class UsageSummaryQuery(RequestBody):
+    """GET /usage/summary's query."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    user_email: Text(MAX_EMAIL, min_length=0, description="One person's usage; the whole organization's when omitted.",
+                     **EMAIL) = ""
+
+
+class Money(RootModel[str]):
+    """Dollars as a decimal string, at least two decimals."""
+
+    root: str = Field(pattern=r"^-?[0-9]+(\.[0-9]{1,6})?$", examples=["24.81"])
+
+
+class Period(ResponseBody):
+    """A billing period: the calendar month in the organization's timezone."""
+
+    key: str = Field(examples=["2025-01"])
+    label: str = Field(examples=["January 2025"])
+    starts_at: str = Field(json_schema_extra={"format": "date-time"})
+    ends_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class ProviderUsage(ResponseBody):
+    """Tokens and cost for one provider."""
+
+    provider: str
+    name: str
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: Money
+
+
+class UsageTotal(ResponseBody):
+    """Tokens and cost over every provider."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: Money
+
+
+class UsageSummary(ResponseBody):
+    """A period's usage per provider, biggest first, and the total."""
+
+    period: Period
+    user_email: str | None
+    providers: list[ProviderUsage]
+    total: UsageTotal
+
+
+# --- budget ---------------------------------------------------------------------------------------
+
+class Budget(ResponseBody):
+    """Where the organization stands against its monthly budget."""
+
+    period: Period
+    monthly_limit_usd: Money | None
+    alert_threshold_pct: int = Field(ge=1, le=100)
+    spent_usd: Money
+    remaining_usd: Money | None = Field(description="Negative when over budget.")
+    percent_used: str | None = Field(examples=["75.2"])
+
+
+def _ascii(parse, message: str):
+    """parse, for text written in ASCII: int() and Decimal() would also read "٨٠" or "８０"."""
+
+    def checked(value):
+        if isinstance(value, str) and not value.isascii():
+            raise ValueError(message)
+        return parse(value)
+
+    return checked
+
+
+class BudgetUpdate(RequestBody):
+    """A new monthly limit and/or alert threshold; a field left out keeps its value."""
+
+    monthly_limit_usd: _ours(_ascii(parse_budget_limit, 'monthly_limit_usd must be a decimal string such as '
+                                                        '"10000.00", or null for no budget'), {
+        "anyOf": [{"type": "string", "example": "10000.00"}, {"type": "integer", "minimum": 0}, {"type": "null"}],
+        "description": "Dollars, at most 2 decimals; null for no budget."}) = None
+    alert_threshold_pct: _ours(_ascii(parse_threshold, "alert_threshold_pct must be a whole number from 1 to 100"),
+                               {"type": "integer", "minimum": 1, "maximum": 100}) = None
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+def _severity(raw) -> str:
+    if not isinstance(raw, str) or raw.strip().lower() not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+    return raw.strip().lower()
+
+
+def _text_messages(name: str) -> dict[str, str]:
+    return {"string_too_long": f"{name} is longer than {{max_length:,}} characters",
+            "default": f"{name} must be a non-empty string"}
+
+
+class AlertIn(RequestBody):
+    """An alert to fire; with dedup_key, the same key does not fire again while an alert with it is open."""
+
+    MESSAGES = {"severity": f"severity must be one of {', '.join(SEVERITIES)}",
+                "policy": _text_messages("policy"), "title": _text_messages("title"),
+                "details": _text_messages("details") | {"default": "details must be a string"},
+                "dedup_key": _text_messages("dedup_key") | {"default": "dedup_key must be a string"},
+                "user_email": _text_messages("user_email") | {"default": "user_email must be a string"}}
+
+    severity: _ours(_severity, SEVERITY)
+    policy: Text(MAX_POLICY)
+    title: Text(MAX_TITLE)
+    details: Text(MAX_DETAILS, min_length=0) = ""
+    user_email: Text(MAX_EMAIL, min_length=0, description="The person involved.", **EMAIL) | None = None
+    dedup_key: Text(200, min_length=0) | None = None
+
+
+class Ticket(ResponseBody):
+    """A ServiceNow or Jira ticket made from an alert."""
+
+    key: str
+    url: str
+
+
+class Alert(ResponseBody):
+    """An alert as the API shows it."""
+
+    id: int
+    severity: Severity
+    policy: str
+    title: str
+    details: str
+    user_email: str | None
+    status: Literal["open", "acknowledged"]
+    dedup_key: str | None
+    fired_at: str = Field(json_schema_extra={"format": "date-time"})
+    acknowledged_by: str | None
+    acknowledged_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    tickets: list[Ticket]
+
+
+class FiredAlert(ResponseBody):
+    """The alert, whether it is new, and how many channel deliveries were queued."""
+
+    alert: Alert
+    created: bool
+    deliveries: int
+
+
+class AlertList(ResponseBody):
+    """Alerts, newest first."""
+
+    alerts: list[Alert]
+
+
+class AlertsQuery(RequestBody):
+    """GET /alerts's query."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    MESSAGES = {"severity": f"severity must be one of {', '.join(SEVERITIES)}.",
+                "status": "status must be open or acknowledged.",
+                "limit": "limit must be a whole number from 1 to 200."}
+
+    severity: _ours(lambda raw: _severity(raw) if raw else None, SEVERITY) = None
+    status: _ours(lambda raw: _choice(raw, ("open", "acknowledged"), "status must be open or acknowledged."),
+                  {"type": "string", "enum": ["open", "acknowledged"]}) = None
+    limit: _ours(lambda raw: _whole_number(raw, 1, 200, "limit must be a whole number from 1 to 200."),
+                 {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}) = 50
+
+
+def _choice(raw: str, choices: tuple[str, ...], message: str) -> str | None:
+    value = raw.strip().lower()
+    if value and value not in choices:
+        raise ValueError(message)
+    return value or None
+
+
+def _whole_number(raw: str, low: int, high: int, message: str) -> int:
+    # ASCII digits only: str.isdigit() is also true for "²" and "١", which int() refuses or misreads.
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 9 and low <= int(value) <= high):
+        raise ValueError(message)
+    return int(value)
+
+
+def _severities(raw) -> list[str]:
+    # Bounded first: the service names unknown severities in its message.
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if isinstance(items, list) and (len(items) > 20 or any(isinstance(i, str) and len(i) > 20 for i in items)):
+        raise ValueError('severities must be a list such as ["high", "critical"]')
+    return parse_severities(raw)
+
+
+SEVERITY_LIST = {"type": "array", "items": SEVERITY, "minItems": 1, "maxItems": 20}
+
+
+class AlertChannelIn(RequestBody):
+    """Route severities to a channel, named by channel_id or channel_name."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    MESSAGES = {name: _text_messages(name) | {"default": f"{name} must be a string"}
+                for name in ("channel_id", "channel_name", "team_id")}
+
+    channel_id: Text(32, min_length=0, example="C0123ABCD") | None = None
+    channel_name: Text(201, min_length=0, example="security-incidents") | None = None
+    severities: _ours(_severities, SEVERITY_LIST)
+    team_id: Text(32, min_length=0, description="Required when the organization has several workspaces.") | None = None
+
+
+class SeveritiesIn(RequestBody):
+    """Which severities a channel receives."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    severities: _ours(_severities, SEVERITY_LIST)
+
+
+class LastDelivery(ResponseBody):
+    """How the last post to a channel went."""
+
+    at: str = Field(json_schema_extra={"format": "date-time"})
+    ok: bool | None
+    error: str | None
+
+
+class AlertChannel(ResponseBody):
+    """A channel that receives alerts."""
+
+    id: int
+    team_id: str
+    workspace: str
+    channel_id: str
+    channel_name: str
+    severities: list[Severity]
+    last_delivery: LastDelivery | None
+
+
+class AlertChannelList(ResponseBody):
+    """Every channel that receives alerts."""
+
+    alert_channels: list[AlertChannel]
+
+
+# --- reimbursements -------------------------------------------------------------------------------
+
+class ReimbursementIn(RequestBody):
+    """A reimbursement request; its approver (the employee's manager by default) gets a Slack DM."""
+
+    MESSAGES = {
+        "employee_email": _text_messages("employee_email") | {"default": "employee_email must be a string"},
+        "approver_email": _text_messages("approver_email") | {"default": "approver_email must be a string"},
+        "currency": 'currency must be a three-letter ISO 4217 code such as "USD"',
+        "description": {"string_too_long": "description is longer than {max_length:,} characters",
+                        "default": "description must say what the money was spent on (1 to 2,000 characters)"},
+        "period": 'period must be a month written YYYY-MM, such as "2025-01"',
+    }
+
+    employee_email: Text(MAX_EMAIL, **EMAIL)
+    amount: _ours(parse_amount, {
+        "anyOf": [{"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]{1,2})?\s*$", "example": "42.50"},
+                  {"type": "integer", "minimum": 1, "maximum": 1000000}],
+        "description": "More than 0 and at most 1,000,000: a decimal string with at most 2 decimals, "
+                       "or a whole number."})
+    currency: Text(3, example="USD", pattern="^[A-Za-z]{3}$") = "USD"
+    description: Text(MAX_DESCRIPTION)
+    period: _ours(parse_period, {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "example": "2025-01",
+                                 "description": "The month the expense belongs to, from 2000-01 to this month."})
+    approver_email: Text(MAX_EMAIL, min_length=0, description="Defaults to the employee's manager.",
+                         **EMAIL) | None = None
+
+
+class Reimbursement(ResponseBody):
+    """A reimbursement request and where it stands."""
+
+    id: int
+    employee_email: str
+    approver_email: str
+    amount: str = Field(examples=["42.50"])
+    currency: str
+    period: str
+    description: str
+    status: Literal["pending", "approved", "rejected"]
+    decided_by: str | None
+    decided_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    rejection_reason: str | None
+    payroll_batch_id: str | None
+    approver_notified: bool
+    notify_error: str | None
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class ErrorDetail(ResponseBody):
+    """What went wrong, and what would be right."""
+
+    status: int
+    message: str
+
+
+class Error(ResponseBody):
+    """Every error answer."""
+
+    error: ErrorDetail
+
+
+# --- reading a request ----------------------------------------------------------------------------
+
+MAX_ECHOED_NAMES = 10
+MAX_ECHO = 60
+
+
+def echo(text: str) -> str:
+    """Input quoted back in a message, cut short so a huge input never makes a huge answer."""
+    return text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "…"
+
+
+def validation_messages(model: type[RequestBody], data: dict) -> list[str]:
+    """[] when data fits model, else one message per bad field in the project's words (unknown fields first)."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return error_messages(model, exc)
+    return []
+
+
+def error_messages(model: type[RequestBody], exc) -> list[str]:
+    """A ValidationError as messages: one for unknown fields, then one per bad field."""
+    errors = exc.errors(include_url=False, include_input=False)
+    messages, seen = [], set()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        named = ", ".join(echo(name) for name in unknown[:MAX_ECHOED_NAMES])
+        more = f" and {len(unknown) - MAX_ECHOED_NAMES:,} more" if len(unknown) > MAX_ECHOED_NAMES else ""
+        messages.append(f"Unknown field(s): {named}{more}. Accepted: {', '.join(model.model_fields)}.")
+    for e in errors:
+        field = str(e["loc"][0]) if e["loc"] else ""
+        if e["type"] == "extra_forbidden" or field in seen:
+            continue
+        seen.add(field)
+        messages.append(_message(model, field, e))
+    return messages
+
+
+def _message(model: type[RequestBody], field: str, error: dict) -> str:
+    if error["type"] in (OUR_WORDS, TOO_LARGE):
+        return error["msg"]
+    if error["type"] == "string_unicode":  # a lone surrogate such as "\ud800" in the JSON
+        return f"{field} must be valid Unicode text (it contains a lone surrogate such as \\ud800)"
+    known = model.MESSAGES.get(field)
+    if isinstance(known, dict):
+        known = known.get(error["type"], known.get("default"))
+    if known is None and error["type"] == "string_too_long":
+        known = f"{field} is longer than {{max_length:,}} characters"
+    if known is None:
+        return f"{field}: {error['msg']}"
+    return known.format(**error.get("ctx", {}))
