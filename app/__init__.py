@@ -35,7 +35,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     from app.cli import toktra_cli
     from app.dashboard import bp as dashboard_bp
     from app.integrations import bp as integrations_bp
-    from app.slack.routes import bp as slack_bp
+    from app.slack.ingress.routes import bp as slack_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

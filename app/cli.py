@@ -103,7 +103,7 @@ def connect_workspace(org_ref):
     from flask import current_app
     from slack_sdk.errors import SlackApiError
 
-    from app.slack.store import connect_single_workspace
+    from app.slack.client.web import connect_single_workspace
 
     org = _org(org_ref)
     if not current_app.config["SLACK_BOT_TOKEN"]:

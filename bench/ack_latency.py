@@ -9,7 +9,7 @@ must be 200 with an empty body and must have queued exactly one job. Baseline, m
 run and interleaved batch by batch: GET /healthz (one SELECT 1 and one Redis PING).
 
 The acknowledgement does not call Slack: Bolt's authorize step is answered from our SlackWorkspace rows
-(app.slack.authorize.StoredWorkspaceAuthorize), not by auth.test. The benchmark checks that rather than
+(app.slack.ingress.authorize.StoredWorkspaceAuthorize), not by auth.test. The benchmark checks that rather than
 assuming it: it runs the Slack emulator (devtools/slack_emulator.py) as a subprocess, points SLACK_API_URL
 at it (in this process and in gunicorn), proves with one auth.test of its own that the emulator's log
 counts calls, and then requires that the emulator receives zero requests (Web API calls or response_url
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             checks.health(*health())
             checks.command(*send_cmd())
         drain(queue, args.warmup, problems)
-        from app.slack.authorize import StoredWorkspaceAuthorize
+        from app.slack.ingress.authorize import StoredWorkspaceAuthorize
 
         authorize = type(app.extensions["toktra.bolt"]._authorize)
         results["bolt_authorize"] = f"{authorize.__module__}.{authorize.__qualname__}"

@@ -9,14 +9,14 @@ from app.extensions import db
 from app.models import AlertChannelRoute, Organization, SlackWorkspace
 from app.models.types import utcnow
 from app.services.alerts import acknowledge_alert, has_active_itsm, recent_alerts
-from app.slack import cards
+from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, AlertButton, parse_alert_button
 from app.slack.arguments import ArgumentError, parse_alerts_args
-from app.slack.channels import channel_types, store_channels
-from app.slack.format import when
-from app.slack.respond import post_response, post_response_if_alive
-from app.slack.users import acting_user
-from app.slack.web import SlackError, SlackRateLimited, WorkspaceClient, failure_in_words
+from app.slack.client.channels import channel_types, store_channels
+from app.slack.blocks.format import when
+from app.slack.client.respond import post_response, post_response_if_alive
+from app.slack.client.users import acting_user
+from app.slack.client.web import SlackError, SlackRateLimited, WorkspaceClient, failure_in_words
 from jobs import enqueue_in
 from jobs.slack_retry import reschedule_on_rate_limit
 

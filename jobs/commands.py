@@ -7,11 +7,11 @@ from flask import current_app
 
 from app.extensions import db
 from app.models import SlackWorkspace
-from app.slack.cards import notice
+from app.slack.blocks.cards import notice
 from app.slack.commands import answer_command
-from app.slack.respond import post_response, response_url_key
-from app.slack.users import linked_email, no_account_message, toktra_user_for
-from app.slack.web import SlackTokenRevoked, WorkspaceClient
+from app.slack.client.respond import post_response, response_url_key
+from app.slack.client.users import linked_email, no_account_message, toktra_user_for
+from app.slack.client.web import SlackTokenRevoked, WorkspaceClient
 from jobs.slack_retry import reschedule_on_rate_limit
 from jobs.steps import Steps
 

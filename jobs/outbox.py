@@ -18,10 +18,10 @@ from app.services.alert_routes import org_workspaces
 from app.services.alerts import has_active_itsm
 from app.services.periods import period_for
 from app.services.usage import usage_summary
-from app.slack import cards
-from app.slack.messages import render_mention_help
-from app.slack.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
-from app.slack.web import (
+from app.slack.blocks import cards
+from app.slack.blocks.messages import render_mention_help
+from app.slack.blocks.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
+from app.slack.client.web import (
     SlackAnswerLost,
     SlackChannelUnavailable,
     SlackError,

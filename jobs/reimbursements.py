@@ -6,11 +6,11 @@ import logging
 from app.extensions import db
 from app.models import SlackWorkspace
 from app.services.reimbursements import ReimbursementError, decide
-from app.slack import cards
+from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_request_id
-from app.slack.reimbursement_cards import decision_words
-from app.slack.respond import post_response, post_response_if_alive
-from app.slack.users import acting_user
+from app.slack.blocks.reimbursement_cards import decision_words
+from app.slack.client.respond import post_response, post_response_if_alive
+from app.slack.client.users import acting_user
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import logging
 from app.extensions import db
 from app.models import SlackWorkspace
 from app.services.outbox import add_message
-from app.slack.users import linked_email, no_account_message, toktra_user_for
-from app.slack.web import WorkspaceClient
+from app.slack.client.users import linked_email, no_account_message, toktra_user_for
+from app.slack.client.web import WorkspaceClient
 from jobs.slack_retry import reschedule_on_rate_limit
 from jobs.steps import Steps
 

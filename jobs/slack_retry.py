@@ -8,7 +8,7 @@ import logging
 from rq import get_current_job
 
 from app.extensions import get_queue
-from app.slack.web import SlackRateLimited
+from app.slack.client.web import SlackRateLimited
 from jobs import DEFAULT_RETRY
 
 log = logging.getLogger(__name__)

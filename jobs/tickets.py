@@ -14,11 +14,11 @@ from app.models import Alert, ItsmConnector, SlackWorkspace, Ticket, User
 from app.models.types import utcnow
 from app.services.alerts import ALERT_CARD, active_connectors
 from app.services.outbox import refresh_messages
-from app.slack import cards
+from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_alert_button
-from app.slack.format import when
-from app.slack.respond import post_response, post_response_if_alive
-from app.slack.users import acting_user
+from app.slack.blocks.format import when
+from app.slack.client.respond import post_response, post_response_if_alive
+from app.slack.client.users import acting_user
 from jobs import enqueue_in
 from jobs.slack_retry import reschedule_on_rate_limit
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AlertChannelRoute, SlackWorkspace
-from app.slack.channels import store_channels
+from app.slack.client.channels import store_channels
 from tests.conftest import csrf_token_from, fresh
 
 PAGE = "/integrations/slack/alert-channels"

@@ -5,7 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.models import SlackWorkspace
-from app.slack.channels import store_channels
+from app.slack.client.channels import store_channels
 
 CHANNELS = [{"id": "C1", "name": "security-incidents", "is_private": False},
             {"id": "C2", "name": "it-alerts", "is_private": False}]
@@ -87,3 +87,12 @@ def test_another_organizations_route_is_not_found(api, listed):
     other_key = create_api_key(create_organization("Umbrella"), "k")[1]
     headers = {"Authorization": f"Bearer {other_key}"}
     assert api("delete", f"/alert-channels/{route_id}", headers=headers).status_code == 404
+
+
+def test_a_private_channel_id_typed_as_the_name_works_in_the_api_as_on_the_page(api, slack, workspace, redis_conn):
+    from app.slack.client.channels import store_channels
+
+    store_channels(workspace.id, [{"id": "C0PUBLIC1", "name": "general", "is_private": False}])
+    response = api("post", "/alert-channels", json={"channel_name": "G0PRIVATE9", "severities": ["critical"]})
+    assert response.status_code == 201, response.json
+    assert response.json["channel_id"] == "G0PRIVATE9"

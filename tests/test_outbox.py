@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import AlertChannelRoute, ChannelPace, OutboxMessage
 from app.services import outbox
 from app.services.alerts import ALERT_CARD, acknowledge_alert, fire_alert
-from app.slack.web import SlackAnswerLost, SlackTransient, WorkspaceClient
+from app.slack.client.web import SlackAnswerLost, SlackTransient, WorkspaceClient
 from jobs.outbox import Dispatcher, deliver
 from tests.conftest import fresh
 

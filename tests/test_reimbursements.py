@@ -17,7 +17,7 @@ from app.services.periods import current_period
 from app.services.reimbursements import decide
 from app.services.usage import ingest_usage
 from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT
-from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
+from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from tests.conftest import csrf_token_from, fresh
 
 

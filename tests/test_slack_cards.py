@@ -13,7 +13,7 @@ from app.services.budget import BudgetStatus
 from app.services.periods import period_for
 from app.services.usage import ProviderUsage, UsageSummary
 from app.slack.actions import ACKNOWLEDGE_ALERT, CREATE_TICKET
-from app.slack.cards import budget_bar, render_alert_list, render_budget_card, render_usage_card
+from app.slack.blocks.cards import budget_bar, render_alert_list, render_budget_card, render_usage_card
 
 # The examples of shared/spec/slack-app.md, "Slash commands", character for character.
 SPEC_USAGE_EXAMPLE = """\

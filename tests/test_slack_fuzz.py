@@ -22,7 +22,7 @@ from app.slack.actions import (
     REJECT_REIMBURSEMENT,
     alert_button_value,
 )
-from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
+from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from tests.conftest import fresh
 from tests.test_reimbursements import submit, team  # noqa: F401 (fixture)
 from tests.test_slack_hostile_input import ACK_LIMIT, nothing_failed

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import OAuthState, SlackWorkspace
-from app.slack.oauth import DEFAULT_SCOPES
+from app.slack.ingress.oauth import DEFAULT_SCOPES
 
 BASE = "https://localhost"  # the state cookie is Secure, so the browser talks HTTPS
 

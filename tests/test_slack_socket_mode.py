@@ -8,7 +8,7 @@ import threading
 import pytest
 from websockets.sync.server import serve
 
-from app.slack.socket_mode import build_socket_handler
+from app.slack.ingress.socket_mode import build_socket_handler
 
 
 class FakeSlackSocket:

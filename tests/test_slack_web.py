@@ -9,9 +9,9 @@ from rq.registry import ScheduledJobRegistry
 
 from app.extensions import db
 from app.models import SlackUserLink, SlackWorkspace
-from app.slack.store import WorkspaceInstallationStore
-from app.slack.users import toktra_user_for
-from app.slack.web import (
+from app.slack.client.store import WorkspaceInstallationStore
+from app.slack.client.users import toktra_user_for
+from app.slack.client.web import (
     SlackChannelUnavailable,
     SlackError,
     SlackRateLimited,

@@ -22,7 +22,7 @@ from app.errors import error_response
 from app.services.accounts import find_user
 from app.services.alert_routes import RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
 from app.services.alerts import fire_alert, recent_alerts
-from app.slack.channels import cached_channels, find_channel
+from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 from jobs import QueueUnavailable, enqueue
 from jobs.alerts import refresh_channel_list
 
@@ -79,10 +79,11 @@ def _resolve_channel(workspace, body: AlertChannelIn) -> tuple[str, str]:
             pass
         raise RouteError("Toktra is loading this workspace's channel list from Slack; retry in a few seconds, "
                          "or give channel_id instead.", 503)
-    known = find_channel(workspace.id, channel_name)
+    known = resolve_channel(workspace.id, channel_name)
     if known is None:
         raise RouteError(f"no channel named #{channel_name.lstrip('#')} that Toktra can post to in "
-                         f"{workspace.team_name}; invite @Toktra to private channels first.", 404)
+                         f"{workspace.team_name}; invite @Toktra to private channels first, or give the "
+                         "channel's ID (in Slack: channel details).", 404)
     return known["id"], known["name"]
 
 

@@ -6,7 +6,6 @@ The web process never calls Slack: the channel list comes from the cache a job f
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -27,9 +26,8 @@ from app.services.alert_routes import (
     remove_route,
     update_route,
 )
-from app.slack.channels import cached_channels, find_channel
+from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 
-SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
 
 
@@ -208,10 +206,7 @@ def _resolve_channel(form: AddChannelForm, workspace: SlackWorkspace) -> tuple[d
                                       "refresh the channel list and choose again."]
             return None, 400
     if typed:
-        named = find_channel(workspace.id, typed)
-        if named is None and SLACK_CHANNEL_ID.match(typed):
-            # Private channels are not listed without the groups:read scope; their ID still works.
-            named = {"id": typed, "name": ""}
+        named = resolve_channel(workspace.id, typed)
         if named is None:
             form.channel_name.errors = [*form.channel_name.errors,
                                         f"No channel named #{typed.lstrip('#')} that Toktra can post to in "

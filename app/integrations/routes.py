@@ -10,9 +10,9 @@ from app.dashboard.auth import role_required
 from app.extensions import db
 from app.integrations import bp
 from app.models import SlackWorkspace
-from app.slack.bolt_app import oauth_enabled
-from app.slack.oauth import CALLBACK_PATH, INSTALL_PATH
-from app.slack.routes import slack_handler
+from app.slack.ingress.bolt_app import oauth_enabled
+from app.slack.ingress.oauth import CALLBACK_PATH, INSTALL_PATH
+from app.slack.ingress.routes import slack_handler
 
 
 @bp.get("/integrations/slack")

@@ -1,1 +1,2 @@
-"""Slack: the Bolt app, its listeners, the installation store and the Web API layer jobs use."""
+"""Slack: ingress/ (requests from Slack), client/ (calls to Slack), blocks/ (Block Kit builders), the action ids
+and button values (actions.py), slash-command arguments and answers."""

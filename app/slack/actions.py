@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from app.slack.arguments import PG_INT_MAX, ArgumentError, bounded_int, parse_alerts_args
-from app.slack.format import BUTTON_VALUE_LIMIT
+from app.slack.blocks.format import BUTTON_VALUE_LIMIT
 
 ACKNOWLEDGE_ALERT = "toktra_alert_acknowledge"
 CREATE_TICKET = "toktra_alert_create_ticket"

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from app.models import SEVERITIES
-from app.slack.format import echo
+from app.slack.blocks.format import echo
 
 ALERTS_USAGE = ("Use `/toktra-alerts`, optionally with `severity:<low|medium|high|critical>` and `limit:<1-50>`, "
                 "in any order, e.g. `/toktra-alerts severity:critical limit:5`.")

@@ -6,10 +6,10 @@ from app.services.accounts import find_user
 from app.services.alerts import has_active_itsm, recent_alerts
 from app.services.budget import budget_status
 from app.services.usage import usage_summary
-from app.slack import cards
+from app.slack.blocks import cards
 from app.slack.actions import ALERTS_COMMAND, BUDGET_COMMAND, USAGE_COMMAND
 from app.slack.arguments import ArgumentError, parse_alerts_args, parse_budget_args, parse_usage_args
-from app.slack.format import echo
+from app.slack.blocks.format import echo
 
 PARSERS = {USAGE_COMMAND: parse_usage_args, BUDGET_COMMAND: parse_budget_args, ALERTS_COMMAND: parse_alerts_args}
 

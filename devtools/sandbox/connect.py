@@ -22,7 +22,7 @@ from app.services.alerts import ALERT_CARD, alert_copy_key, matching_routes
 from app.services.outbox import add_message
 from app.services.reimbursements import REQUEST_DM
 from app.services.demo import DEMO_ORG_NAME
-from app.slack.store import connect_single_workspace
+from app.slack.client.web import connect_single_workspace
 from devtools.sandbox.workspace import CHANNELS
 
 

@@ -6,7 +6,7 @@ import logging
 
 from slack_sdk.webhook import WebhookClient
 
-from app.slack.web import SlackChannelUnavailable, SlackError, SlackRateLimited, retry_after_seconds
+from app.slack.client.web import SlackChannelUnavailable, SlackError, SlackRateLimited, retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,13 @@ from urllib.error import URLError
 from flask import current_app
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.oauth.token_rotation import TokenRotator
 from slack_sdk.errors import SlackTokenRotationError
 
 from app.models import SlackWorkspace
-from app.slack.store import WorkspaceInstallationStore, bot_token_for, deactivate_workspace
+from app.slack.client.store import WorkspaceInstallationStore, bot_token_for, deactivate_workspace, save_installation
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +175,18 @@ class WorkspaceClient(WebClient):
             return super().api_call(api_method, **kwargs)
         except (SlackApiError, OSError, HTTPException) as exc:
             raise narrow_error(exc, api_method, self.workspace_id) from exc
+
+
+def connect_single_workspace(org) -> SlackWorkspace:
+    """Record the workspace of SLACK_BOT_TOKEN for org (the token itself stays in the environment)."""
+    client = web_client(current_app.config["SLACK_BOT_TOKEN"])
+    auth = client.auth_test()
+    scopes = auth.headers.get("x-oauth-scopes") or auth.headers.get("X-OAuth-Scopes") or ""
+    if isinstance(scopes, list):
+        scopes = scopes[0]
+    installation = Installation(
+        app_id=auth.get("app_id"), enterprise_id=auth.get("enterprise_id"), team_id=auth["team_id"],
+        team_name=auth.get("team"), bot_id=auth.get("bot_id"), bot_user_id=auth.get("user_id"),
+        bot_scopes=scopes, user_id=auth.get("user_id") or "",
+    )
+    return save_installation(installation, org.id, installed_by_id=None)

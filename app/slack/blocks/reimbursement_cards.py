@@ -12,8 +12,8 @@ from slack_sdk.models.blocks import (
 from app.models import ReimbursementRequest
 from app.services.usage import UsageSummary
 from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, request_button_value
-from app.slack.cards import Message, _code, _message, context, header, section, usage_table
-from app.slack.format import clip, when
+from app.slack.blocks.cards import Message, _code, _message, context, header, section, usage_table
+from app.slack.blocks.format import clip, when
 
 CONFIRM_TEXT_LIMIT = 300  # Slack's limit on a confirmation dialog's text
 

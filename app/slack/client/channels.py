@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from redis.exceptions import RedisError
@@ -48,3 +49,18 @@ def find_channel(workspace_id: int, ref: str) -> dict | None:
         if channel["id"] == ref or channel["name"].lower() == name:
             return channel
     return None
+
+
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+def resolve_channel(workspace_id: int, ref: str) -> dict | None:
+    """The channel a person means by an ID or a name (with or without '#'), for the API and the dashboard alike.
+
+    A channel ID that is not in the cached list is taken as given: private channels are only listed with
+    the groups:read scope, and their ID still works once Toktra is invited.
+    """
+    found = find_channel(workspace_id, ref)
+    if found is None and SLACK_CHANNEL_ID.match(ref.strip()):
+        return {"id": ref.strip(), "name": ""}
+    return found

@@ -14,10 +14,10 @@ from app.slack.actions import (
     REJECT_REIMBURSEMENT,
     typed_reason,
 )
-from app.slack.reimbursement_cards import REASON_ACTION, REASON_BLOCK
+from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments
-from app.slack.authorize import WORKSPACE_ID
-from app.slack.store import deactivate_workspace, find_workspace
+from app.slack.ingress.authorize import WORKSPACE_ID
+from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue_durably
 from jobs.alerts import acknowledge_from_slack
 from jobs.commands import run_command

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import SlackUserLink, SlackWorkspace, User
 from app.models.types import utcnow
 from app.services.accounts import find_user
-from app.slack.web import SlackChannelUnavailable, WorkspaceClient
+from app.slack.client.web import SlackChannelUnavailable, WorkspaceClient
 
 # A link is re-checked after this long, so a changed Slack email is picked up.
 LINK_TTL = dt.timedelta(hours=24)
@@ -57,8 +57,8 @@ def linked_email(workspace: SlackWorkspace, slack_user_id: str) -> str | None:
 
 def acting_user(workspace: SlackWorkspace, slack_user_id: str, response_url: str) -> User | None:
     """The Toktra user behind a click or command; a Slack user without an account is told so, and None returned."""
-    from app.slack.cards import notice
-    from app.slack.respond import post_response
+    from app.slack.blocks.cards import notice
+    from app.slack.client.respond import post_response
 
     user = toktra_user_for(workspace, slack_user_id)
     if user is None:

@@ -142,22 +142,3 @@ class WorkspaceInstallationStore(InstallationStore):
 
     def delete_installation(self, *, enterprise_id, team_id, user_id=None) -> None:
         """Bot-only app: nothing per user to delete."""
-
-
-def connect_single_workspace(org) -> SlackWorkspace:
-    """Record the workspace of SLACK_BOT_TOKEN for org (the token itself stays in the environment)."""
-    from slack_sdk.oauth.installation_store import Installation
-
-    from app.slack.web import web_client
-
-    client = web_client(current_app.config["SLACK_BOT_TOKEN"])
-    auth = client.auth_test()
-    scopes = auth.headers.get("x-oauth-scopes") or auth.headers.get("X-OAuth-Scopes") or ""
-    if isinstance(scopes, list):
-        scopes = scopes[0]
-    installation = Installation(
-        app_id=auth.get("app_id"), enterprise_id=auth.get("enterprise_id"), team_id=auth["team_id"],
-        team_name=auth.get("team"), bot_id=auth.get("bot_id"), bot_user_id=auth.get("user_id"),
-        bot_scopes=scopes, user_id=auth.get("user_id") or "",
-    )
-    return save_installation(installation, org.id, installed_by_id=None)

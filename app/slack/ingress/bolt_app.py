@@ -6,11 +6,11 @@ import logging
 from flask import Flask, current_app
 from slack_bolt import App
 
-from app.slack.dedupe import dedupe_middleware, delivery_key, forget_delivery
-from app.slack.listeners import register_listeners
-from app.slack.oauth import oauth_settings
-from app.slack.authorize import NOT_INSTALLED_MESSAGE, StoredWorkspaceAuthorize, refuse_unknown_workspaces
-from app.slack.web import web_client
+from app.slack.ingress.dedupe import dedupe_middleware, delivery_key, forget_delivery
+from app.slack.ingress.listeners import register_listeners
+from app.slack.ingress.oauth import oauth_settings
+from app.slack.ingress.authorize import NOT_INSTALLED_MESSAGE, StoredWorkspaceAuthorize, refuse_unknown_workspaces
+from app.slack.client.web import web_client
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
 from app.slack.actions import ACKNOWLEDGE_ALERT, CREATE_TICKET, alert_button_value
-from app.slack.format import (
+from app.slack.blocks.format import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,

@@ -19,7 +19,7 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from app.extensions import db
 from app.models import OAuthState
 from app.models.types import utcnow
-from app.slack.store import WorkspaceInstallationStore, save_installation
+from app.slack.client.store import WorkspaceInstallationStore, save_installation
 
 log = logging.getLogger(__name__)
 

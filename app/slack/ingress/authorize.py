@@ -9,7 +9,7 @@ from slack_bolt.response import BoltResponse
 
 from app.extensions import db
 from app.models import SlackWorkspace
-from app.slack.store import bot_token_for, find_workspace
+from app.slack.client.store import bot_token_for, find_workspace
 
 WORKSPACE_ID = "toktra_workspace_id"
 NOT_INSTALLED_MESSAGE = (
@@ -43,7 +43,7 @@ class StoredWorkspaceAuthorize(Authorize):
 
     Bolt's own InstallationStoreAuthorize calls auth.test on every request; the stored installation
     already holds what that returns, so the acknowledgement never waits on Slack. Token rotation
-    happens in jobs, before a token is used (app.slack.web).
+    happens in jobs, before a token is used (app.slack.client.web).
     """
 
     def __call__(self, *, context: BoltContext, enterprise_id, team_id, user_id, **_) -> AuthorizeResult | None:

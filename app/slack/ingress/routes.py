@@ -10,7 +10,7 @@ from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
 
 from app.errors import error_response
-from app.slack.bolt_app import bolt_app
+from app.slack.ingress.bolt_app import bolt_app
 
 log = logging.getLogger(__name__)
 bp = Blueprint("slack", __name__)

@@ -1,4 +1,4 @@
-"""Socket Mode: the same Bolt app and listeners over Slack's websocket (`python -m app.slack.socket_mode`)."""
+"""Socket Mode: the same Bolt app and listeners over Slack's websocket (`python -m app.slack.ingress.socket_mode`)."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +8,8 @@ import sys
 from flask import Flask
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from app.slack.bolt_app import bolt_app
-from app.slack.web import web_client
+from app.slack.ingress.bolt_app import bolt_app
+from app.slack.client.web import web_client
 
 
 class AppContextSocketModeHandler(SocketModeHandler):

@@ -1,0 +1,1 @@
+"""Calls to Slack: the Web API client and its one error rule, the installation store, users, response_url."""
