@@ -121,7 +121,7 @@ class Channel:
 
 @dataclass
 class Call:
-    """One recorded Web API call (`dropped`: handled, but the connection was closed without an answer)."""
+    """One recorded Web API call (`dropped`: the connection was closed without an answer; status 0: not handled)."""
 
     method: str
     token: str | None
@@ -140,7 +140,8 @@ class Failure:
 
     kind "answer" answers `status` with {"ok": false, "error": error} (a 429 carries Retry-After);
     "drop" handles the call, then closes the connection without an answer; "stall" holds the call
-    `seconds`, then handles it as usual.
+    `seconds`, then handles it as usual; "stall-then-drop" holds it, then closes the connection
+    without handling it.
     """
 
     method: str
@@ -165,7 +166,7 @@ class Hold:
 
 @dataclass
 class Post:
-    """A message accepted by chat.postMessage, with when it was accepted (monotonic and wall clock)."""
+    """A message accepted by chat.postMessage, with when its request arrived (monotonic and wall clock)."""
 
     channel: str
     ts: str
@@ -223,6 +224,8 @@ class SlackEmulator:
         self._last_ts_us = 0
         self.clock = clock  # when posts, holds and calls happen (tests may pass their own)
         self._posts: list[Post] = []
+        self._held: list[Call] = []  # calls stall() is holding right now
+        self._arrival = threading.local()  # .at: when the call this thread handles arrived
         self._holds: dict[str, list[Hold]] = {}
         self._last_post_at: dict[str, float] = {}  # channel id -> time.monotonic() of its last accepted post
         self._rate_interval: float | None = None
@@ -390,10 +393,13 @@ class SlackEmulator:
         with self._lock:
             self._failures.append(Failure(method, "", 0, None, channel, times, kind="drop"))
 
-    def stall(self, method: str, seconds: float, channel: str | None = None, times: int | None = 1) -> None:
-        """Hold the next `times` calls `seconds` before handling them (a post is recorded at the end)."""
+    def stall(self, method: str, seconds: float, channel: str | None = None, times: int | None = 1,
+              handle: bool = True) -> None:
+        """Hold the next `times` calls `seconds`, then handle them (a post is recorded then) or, with
+        handle=False, close the connection unanswered as if the call never reached Slack."""
+        kind = "stall" if handle else "stall-then-drop"
         with self._lock:
-            self._failures.append(Failure(method, "", 0, None, channel, times, kind="stall", seconds=seconds))
+            self._failures.append(Failure(method, "", 0, None, channel, times, kind=kind, seconds=seconds))
 
     def enforce_channel_rate(self, interval: float | None = 1.0, retry_after: float | str | None = None) -> None:
         """At most one chat.postMessage per channel per `interval` seconds; beyond it answer 429.
@@ -426,8 +432,13 @@ class SlackEmulator:
         with self._lock:
             return copy.deepcopy(self._messages.get(self._channel_id(channel), []))
 
+    def held_calls(self) -> list[Call]:
+        """The calls stall() is holding right now (they arrived and are not handled yet)."""
+        with self._lock:
+            return list(self._held)
+
     def posts(self, channel: str | None = None) -> list[Post]:
-        """Every accepted chat.postMessage (of one channel, id or name), oldest first, with its arrival time."""
+        """Every accepted chat.postMessage (of one channel, id or name) in the order handled, with its arrival time."""
         with self._lock:
             channel_id = self._channel_id(channel) if channel else None
             return [copy.copy(p) for p in self._posts if channel_id in (None, p.channel)]
@@ -443,9 +454,9 @@ class SlackEmulator:
         return [post for post in self.posts() if post.inside_hold is not None]
 
     def posts_closer_than(self, seconds: float) -> list[tuple[Post, Post]]:
-        """Pairs of consecutive posts to one channel accepted less than `seconds` apart."""
+        """Pairs of consecutive posts to one channel that arrived less than `seconds` apart."""
         by_channel: dict[str, list[Post]] = {}
-        for post in self.posts():
+        for post in sorted(self.posts(), key=lambda p: p.at):
             by_channel.setdefault(post.channel, []).append(post)
         return [(a, b) for posts in by_channel.values() for a, b in zip(posts, posts[1:]) if b.at - a.at < seconds]
 
@@ -463,10 +474,22 @@ class SlackEmulator:
 
     def _handle_api(self, http_method: str, method: str, params: dict, token: str | None, basic: tuple | None):
         """Answer one Web API call: returns (status, headers, body dict); raises DroppedAnswer for no answer."""
+        # A post is timed when it arrives, even if stall() holds it.
+        self._arrival.at, self._arrival.wall = self.clock(), time.time()
         with self._lock:
             failure = self._take_failure(method, params.get("channel"))
-        if failure is not None and failure.kind == "stall":
+        if failure is not None and failure.kind.startswith("stall"):
+            held = Call(method, token, params, time.time(), http_method, monotonic=self._arrival.at)
+            with self._lock:
+                self._held.append(held)
             time.sleep(failure.seconds)  # outside the lock: other calls go on meanwhile
+            with self._lock:
+                self._held.remove(held)
+            if failure.kind == "stall-then-drop":
+                held.status, held.dropped = 0, True
+                with self._lock:
+                    self._calls.append(held)
+                raise DroppedAnswer(method)
         with self._lock:
             call = Call(method, token, params, time.time(), http_method, monotonic=self.clock())
             self._calls.append(call)
@@ -533,15 +556,15 @@ class SlackEmulator:
         last = self._last_post_at.get(channel_id)
         if self._rate_interval is None or last is None:
             return
-        wait = last + self._rate_interval - self.clock()
+        wait = last + self._rate_interval - self._arrival.at
         if wait > 0:
             raise _RateLimited(self._rate_retry_after if self._rate_retry_after is not None else math.ceil(wait))
 
     def _record_post(self, channel_id: str, message: dict) -> None:
-        """Keep the post's arrival time, flagged when it lands inside an announced hold."""
-        now = self.clock()
+        """Keep the post's arrival time, flagged when it arrived inside an announced hold."""
+        now = self._arrival.at
         hold = next((h for h in self._holds.get(channel_id, []) if h.start <= now < h.end), None)
-        self._posts.append(Post(channel_id, message["ts"], message.get("text") or "", now, time.time(), hold))
+        self._posts.append(Post(channel_id, message["ts"], message.get("text") or "", now, self._arrival.wall, hold))
         self._last_post_at[channel_id] = now
 
     def _take_failure(self, method: str, channel: str | None) -> Failure | None:
@@ -954,8 +977,8 @@ class _Server(ThreadingHTTPServer):
     emulator: SlackEmulator
 
     def handle_error(self, request, client_address) -> None:
-        """A dropped answer is on purpose (the socket is closed unanswered); anything else is reported."""
-        if not isinstance(sys.exc_info()[1], DroppedAnswer):
+        """A dropped answer is on purpose, and a client gone before its answer is a test's doing; else report."""
+        if not isinstance(sys.exc_info()[1], (DroppedAnswer, BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
 

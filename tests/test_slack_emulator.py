@@ -499,8 +499,26 @@ def test_stall_holds_the_call_then_handles_it(emulator, web):
     caller = threading.Thread(target=lambda: answers.append(web.chat_postMessage(channel="C0001", text="slow")))
     started = time.monotonic()
     caller.start()
+    deadline = time.monotonic() + 10
+    while not emulator.held_calls() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [held] = emulator.held_calls()
+    assert held.params["text"] == "slow" and emulator.messages("C0001") == []
     assert web.chat_postMessage(channel="#alerts", text="not stalled")["ok"] is True  # times=1; others go on
     caller.join(timeout=10)
+    assert emulator.held_calls() == []
     assert time.monotonic() - started >= 0.3
     assert answers and answers[0]["ok"] is True
     assert [m["text"] for m in emulator.messages("C0001")] == ["not stalled", "slow"]
+
+
+def test_stall_without_handling_closes_the_connection_and_posts_nothing(emulator):
+    import http.client
+
+    emulator.stall("chat.postMessage", 0.1, handle=False)
+    bare = WebClient(base_url=emulator.url, token="xoxb-acme", retry_handlers=[])
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
+        bare.chat_postMessage(channel="C0001", text="never arrives")
+    assert emulator.messages("C0001") == [] and emulator.posts() == []
+    [call] = emulator.calls_to("chat.postMessage")
+    assert (call.status, call.dropped, call.response) == (0, True, None)
