@@ -93,8 +93,10 @@ def run_scenario(redis: PrivateRedis, postgres: PrivatePostgres, template: str, 
             "intake_s": round(intake, 1),
             "redis_restarted_at_s": round(restarted_at, 1) if restarted_at is not None else None,
             "finished": bool(finished),
-            "total_s": round(total, 1) if total is not None else None,
-            "ratio": round(total / minimum, 3) if total and minimum else None,
+            "stopped_after_s": None if finished else round(cap, 1),
+            "last_post_s": round(total, 1) if total is not None else None,
+            "total_s": round(total, 1) if finished and total is not None else None,
+            "ratio": round(total / minimum, 3) if finished and total and minimum else None,
             "target_s": round(target, 1),
             "meets_target": bool(finished and total is not None and total <= target and duplicates == 0
                                  and lost == 0 and not toktra.slack.posts_inside_holds()),
@@ -102,6 +104,7 @@ def run_scenario(redis: PrivateRedis, postgres: PrivatePostgres, template: str, 
             "lost": lost,
             "posts_inside_hold": len(toktra.slack.posts_inside_holds()),
             "answered_429": len(rate_limited),
+            "worker_exited_by_itself": toktra.worker.exited_by_itself(),
             "worker_log": str(workdir / "worker.log"),
         }
     finally:
@@ -159,12 +162,16 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(redis.workdir, ignore_errors=True)
 
     rows = [[r["scenario"], r["posts"], r["minimum_s"], r["total_s"], r["ratio"], r["target_s"],
-             "yes" if r["finished"] else "NO (stopped)", r["duplicates"], r["lost"], r["posts_inside_hold"],
+             "yes" if r["finished"] else f"no, stopped at {r['stopped_after_s']:.0f}s", r["duplicates"], r["lost"], r["posts_inside_hold"],
              r["answered_429"], "yes" if r["meets_target"] else "no"] for r in results["scenarios"]]
     print_table("Alert fan-out at Slack's 1 message/s/channel",
                 ["scenario", "posts", "minimum s", "total s", "ratio", "target s", "finished", "duplicates",
                  "lost", "inside hold", "429s", "meets target"], rows)
     results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    for r in results["scenarios"]:
+        if r["worker_exited_by_itself"] is not None:
+            print(f"{r['scenario']}: the worker process exited by itself (status {r['worker_exited_by_itself']}); "
+                  f"log: {r['worker_log']}")
     print(f"load average at the end: {results['load_average_at_end']}")
     print(f"results: {write_results('fanout', results)}")
     return 0 if all(r["meets_target"] for r in results["scenarios"]) else 1

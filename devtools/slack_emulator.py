@@ -556,16 +556,21 @@ class SlackEmulator:
         last = self._last_post_at.get(channel_id)
         if self._rate_interval is None or last is None:
             return
-        wait = last + self._rate_interval - self._arrival.at
+        wait = last + self._rate_interval - self._arrived()[0]
         if wait > 0:
             raise _RateLimited(self._rate_retry_after if self._rate_retry_after is not None else math.ceil(wait))
 
     def _record_post(self, channel_id: str, message: dict) -> None:
         """Keep the post's arrival time, flagged when it arrived inside an announced hold."""
-        now = self._arrival.at
+        now, wall = self._arrived()
         hold = next((h for h in self._holds.get(channel_id, []) if h.start <= now < h.end), None)
-        self._posts.append(Post(channel_id, message["ts"], message.get("text") or "", now, self._arrival.wall, hold))
+        self._posts.append(Post(channel_id, message["ts"], message.get("text") or "", now, wall, hold))
         self._last_post_at[channel_id] = now
+
+    def _arrived(self) -> tuple[float, float]:
+        """(clock, wall clock) when the call this thread handles arrived; now if it came another way."""
+        at = getattr(self._arrival, "at", None)
+        return (at, self._arrival.wall) if at is not None else (self.clock(), time.time())
 
     def _take_failure(self, method: str, channel: str | None) -> Failure | None:
         for failure in self._failures:

@@ -322,6 +322,7 @@ class WorkerProcess:
         self.env, self.log_path = env, log_path
         self.proc: subprocess.Popen | None = None
         self.main: Process | None = None
+        self.killed = False
         self.seen: dict[int, Process] = {}  # every process found below the worker, to end at teardown
         self._cleanup = on_exit(self.kill)
 
@@ -334,6 +335,13 @@ class WorkerProcess:
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.main = Process(self.proc.pid)
+        self.killed = False
+
+    def exited_by_itself(self) -> int | None:
+        """The exit status of a worker that stopped without being killed (crashed, gave up), else None."""
+        if self.proc is None or self.killed:
+            return None
+        return self.proc.poll()
 
     def tree(self) -> list[Process]:
         """The worker's process and every live process below it (work horses, scheduler...)."""
@@ -346,6 +354,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the worker and everything below it, all at once (as when its machine dies)."""
+        self.killed = True
         for process in self.tree():
             process.signal(signal.SIGCONT)
             process.signal(signal.SIGKILL)
