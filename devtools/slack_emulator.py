@@ -26,6 +26,14 @@ logged to stdout with its full payload. response_url posts go to
 
 Supported methods: auth.test, oauth.v2.access, chat.postMessage, chat.postEphemeral, chat.update,
 conversations.list, conversations.open, users.info, users.lookupByEmail, apps.connections.open.
+
+Faults for reliability tests: ``fail()`` answers an error (429 with a Retry-After that may be
+fractional, 5xx, ``{"ok": false, "error": "internal_error"}``...), ``drop_answers()`` posts the
+message and then closes the connection without an answer, ``stall()`` holds calls before handling
+them, and ``enforce_channel_rate()`` answers 429 to a second chat.postMessage to a channel within its
+interval, as Slack does. Every accepted post keeps its arrival time (``posts()``) and every 429
+announces a hold on its channel (``holds()``); a post accepted inside an announced hold is flagged
+(``posts_inside_holds()``).
 """
 from __future__ import annotations
 
@@ -34,7 +42,9 @@ import base64
 import binascii
 import copy
 import json
+import math
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -125,7 +135,7 @@ class Channel:
 
 @dataclass
 class Call:
-    """One recorded Web API call."""
+    """One recorded Web API call (`dropped`: the connection was closed without an answer; status 0: not handled)."""
 
     method: str
     token: str | None
@@ -134,18 +144,62 @@ class Call:
     http_method: str = "POST"
     status: int = 200
     response: dict | None = None
+    monotonic: float = 0.0
+    dropped: bool = False
 
 
 @dataclass
 class Failure:
-    """An injected failure for the next `remaining` calls of a method (None = until cleared)."""
+    """An injected failure for the next `remaining` calls of a method (None = until cleared).
+
+    kind "answer" answers `status` with {"ok": false, "error": error} (a 429 carries Retry-After);
+    "drop" handles the call, then closes the connection without an answer; "stall" holds the call
+    `seconds`, then handles it as usual; "stall-then-drop" holds it, then closes the connection
+    without handling it.
+    """
 
     method: str
     error: str
     status: int
-    retry_after: int | None
+    retry_after: float | str | None
     channel: str | None
     remaining: int | None
+    kind: str = "answer"
+    seconds: float = 0.0
+
+
+@dataclass
+class Hold:
+    """A 429 on a channel: nothing should be posted there from `start` until `end` (time.monotonic)."""
+
+    channel: str
+    start: float
+    end: float
+    retry_after: str
+
+
+@dataclass
+class Post:
+    """A message accepted by chat.postMessage, with when its request arrived (monotonic and wall clock)."""
+
+    channel: str
+    ts: str
+    text: str
+    at: float
+    wall: float
+    inside_hold: Hold | None = None
+
+
+class DroppedAnswer(Exception):
+    """Raised by the emulator to close a connection without answering (the call was handled)."""
+
+
+class _RateLimited(SlackError):
+    """The channel's rate was exceeded: answered 429 with Retry-After."""
+
+    def __init__(self, retry_after: float | str):
+        super().__init__("ratelimited")
+        self.retry_after = retry_after
 
 
 class SlackEmulator:
@@ -161,6 +215,7 @@ class SlackEmulator:
         client_secret: str = "emulator-client-secret",
         socket_mode_url: str = "ws://127.0.0.1:3011/link",
         log: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.host, self.port = host, port
         self.client_id, self.client_secret = client_id, client_secret
@@ -183,6 +238,14 @@ class SlackEmulator:
         self._calls: list[Call] = []
         self._failures: list[Failure] = []
         self._last_ts_us = 0
+        self.clock = clock  # when posts, holds and calls happen (tests may pass their own)
+        self._posts: list[Post] = []
+        self._held: list[Call] = []  # calls stall() is holding right now
+        self._arrival = threading.local()  # .at: when the call this thread handles arrived
+        self._holds: dict[str, list[Hold]] = {}
+        self._last_post_at: dict[str, float] = {}  # channel id -> time.monotonic() of its last accepted post
+        self._rate_interval: float | None = None
+        self._rate_retry_after: float | str | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -335,19 +398,42 @@ class SlackEmulator:
         method: str,
         error: str = "ratelimited",
         status: int | None = None,
-        retry_after: int | None = 1,
+        retry_after: float | str | None = 1,
         channel: str | None = None,
         times: int | None = 1,
     ) -> None:
         """Make the next `times` calls of `method` (optionally for one channel) fail with `error`.
 
-        status defaults to 429 for "ratelimited" (with a Retry-After header) and 200 otherwise;
-        times=None fails until clear_failures().
+        status defaults to 429 for "ratelimited" (with a Retry-After header: 1.5 is sent as "1.5")
+        and 200 otherwise; give status=500/503 for a server error. times=None fails until
+        clear_failures().
         """
         if status is None:
             status = 429 if error == "ratelimited" else 200
         with self._lock:
             self._failures.append(Failure(method, error, status, retry_after, channel, times))
+
+    def drop_answers(self, method: str = "chat.postMessage", channel: str | None = None, times: int | None = 1) -> None:
+        """Handle the next `times` calls (a post is recorded), then close the connection without answering."""
+        with self._lock:
+            self._failures.append(Failure(method, "", 0, None, channel, times, kind="drop"))
+
+    def stall(self, method: str, seconds: float, channel: str | None = None, times: int | None = 1,
+              handle: bool = True) -> None:
+        """Hold the next `times` calls `seconds`, then handle them (a post is recorded then) or, with
+        handle=False, close the connection unanswered as if the call never reached Slack."""
+        kind = "stall" if handle else "stall-then-drop"
+        with self._lock:
+            self._failures.append(Failure(method, "", 0, None, channel, times, kind=kind, seconds=seconds))
+
+    def enforce_channel_rate(self, interval: float | None = 1.0, retry_after: float | str | None = None) -> None:
+        """At most one chat.postMessage per channel per `interval` seconds; beyond it answer 429.
+
+        The 429 carries Retry-After `retry_after`, or by default the time left until the channel's
+        next allowed post rounded up to whole seconds (as Slack does). interval=None turns it off.
+        """
+        with self._lock:
+            self._rate_interval, self._rate_retry_after = interval, retry_after
 
     def clear_failures(self) -> None:
         """Remove all injected failures."""
@@ -370,6 +456,34 @@ class SlackEmulator:
         """The messages in a channel (id or name), oldest first."""
         with self._lock:
             return copy.deepcopy(self._messages.get(self._channel_id(channel), []))
+
+    def held_calls(self) -> list[Call]:
+        """The calls stall() is holding right now (they arrived and are not handled yet)."""
+        with self._lock:
+            return list(self._held)
+
+    def posts(self, channel: str | None = None) -> list[Post]:
+        """Every accepted chat.postMessage (of one channel, id or name) in the order handled, with its arrival time."""
+        with self._lock:
+            channel_id = self._channel_id(channel) if channel else None
+            return [copy.copy(p) for p in self._posts if channel_id in (None, p.channel)]
+
+    def holds(self, channel: str | None = None) -> list[Hold]:
+        """Every hold announced by a 429 (to one channel, id or name), oldest first."""
+        with self._lock:
+            channel_id = self._channel_id(channel) if channel else None
+            return [copy.copy(h) for ch, holds in self._holds.items() for h in holds if channel_id in (None, ch)]
+
+    def posts_inside_holds(self) -> list[Post]:
+        """The posts accepted while a 429 announced for their channel was still running (each knows its hold)."""
+        return [post for post in self.posts() if post.inside_hold is not None]
+
+    def posts_closer_than(self, seconds: float) -> list[tuple[Post, Post]]:
+        """Pairs of consecutive posts to one channel that arrived less than `seconds` apart."""
+        by_channel: dict[str, list[Post]] = {}
+        for post in sorted(self.posts(), key=lambda p: p.at):
+            by_channel.setdefault(post.channel, []).append(post)
+        return [(a, b) for posts in by_channel.values() for a, b in zip(posts, posts[1:]) if b.at - a.at < seconds]
 
     def ephemeral_messages(self, channel: str) -> list[dict]:
         """The ephemeral messages posted in a channel (id or name)."""
@@ -409,14 +523,33 @@ class SlackEmulator:
     # ----------------------------------------------------------------- request handling
 
     def _handle_api(self, http_method: str, method: str, params: dict, token: str | None, basic: tuple | None):
-        """Answer one Web API call: returns (status, headers, body dict)."""
+        """Answer one Web API call: returns (status, headers, body dict); raises DroppedAnswer for no answer."""
+        # A post is timed when it arrives, even if stall() holds it.
+        self._arrival.at, self._arrival.wall = self.clock(), time.time()
         with self._lock:
-            call = Call(method, token, params, time.time(), http_method)
+            failure = self._take_failure(method, params.get("channel"))
+        if failure is not None and failure.kind.startswith("stall"):
+            held = Call(method, token, params, time.time(), http_method, monotonic=self._arrival.at)
+            with self._lock:
+                self._held.append(held)
+            time.sleep(failure.seconds)  # outside the lock: other calls go on meanwhile
+            with self._lock:
+                self._held.remove(held)
+            if failure.kind == "stall-then-drop":
+                held.status, held.dropped = 0, True
+                with self._lock:
+                    self._calls.append(held)
+                raise DroppedAnswer(method)
+        with self._lock:
+            call = Call(method, token, params, time.time(), http_method, monotonic=self.clock())
             self._calls.append(call)
-            status, headers, body = self._dispatch(method, params, token, basic)
+            status, headers, body = self._dispatch(method, params, token, basic, failure)
             call.status, call.response = status, body
+            call.dropped = failure is not None and failure.kind == "drop"
         if self.log:
-            self.log(_describe(call))
+            self.log(_describe(call) + (" (answer dropped)" if call.dropped else ""))
+        if call.dropped:
+            raise DroppedAnswer(method)
         return status, headers, body
 
     def _handle_response_url(self, name: str, raw: bytes) -> tuple[int, dict, Any]:
@@ -440,12 +573,12 @@ class SlackEmulator:
             self.log(f"response_url/{name} -> {status}\n{_pretty(payload)}")
         return status, {}, body
 
-    def _dispatch(self, method: str, params: dict, token: str | None, basic: tuple | None):
-        failure = self._take_failure(method, params.get("channel"))
-        if failure is not None:
+    def _dispatch(self, method: str, params: dict, token: str | None, basic: tuple | None,
+                  failure: Failure | None = None):
+        if failure is not None and failure.kind == "answer":
             headers = {}
             if failure.status == 429 and failure.retry_after is not None:
-                headers["Retry-After"] = str(failure.retry_after)
+                headers["Retry-After"] = self._announce_hold(params.get("channel"), failure.retry_after)
             return failure.status, headers, {"ok": False, "error": failure.error}
         handler = _METHODS.get(method)
         if handler is None:
@@ -453,13 +586,46 @@ class SlackEmulator:
         try:
             team = None if method in NO_TOKEN_METHODS else self._authenticate(method, token)
             body = handler(self, team, params, basic)
+        except _RateLimited as exc:
+            retry_after = self._announce_hold(params.get("channel"), exc.retry_after)
+            return 429, {"Retry-After": retry_after}, exc.body()
         except SlackError as exc:
             return 200, {}, exc.body()
         return 200, {}, {"ok": True, **body}
 
+    def _announce_hold(self, channel_ref: str | None, retry_after: float | str) -> str:
+        """Record the hold a 429 announces on its channel; returns the Retry-After header value."""
+        header = retry_after if isinstance(retry_after, str) else f"{retry_after:g}"
+        if channel_ref:
+            channel_id, now = self._channel_id(channel_ref), self.clock()
+            self._holds.setdefault(channel_id, []).append(Hold(channel_id, now, now + float(header), header))
+        return header
+
+    def _check_channel_rate(self, channel_id: str) -> None:
+        """Raise _RateLimited when enforce_channel_rate() is on and the channel posted within its interval."""
+        last = self._last_post_at.get(channel_id)
+        if self._rate_interval is None or last is None:
+            return
+        wait = last + self._rate_interval - self._arrived()[0]
+        if wait > 0:
+            raise _RateLimited(self._rate_retry_after if self._rate_retry_after is not None else math.ceil(wait))
+
+    def _record_post(self, channel_id: str, message: dict) -> None:
+        """Keep the post's arrival time, flagged when it arrived inside an announced hold."""
+        now, wall = self._arrived()
+        hold = next((h for h in self._holds.get(channel_id, []) if h.start <= now < h.end), None)
+        self._posts.append(Post(channel_id, message["ts"], message.get("text") or "", now, wall, hold))
+        self._last_post_at[channel_id] = now
+
+    def _arrived(self) -> tuple[float, float]:
+        """(clock, wall clock) when the call this thread handles arrived; now if it came another way."""
+        at = getattr(self._arrival, "at", None)
+        return (at, self._arrival.wall) if at is not None else (self.clock(), time.time())
+
     def _take_failure(self, method: str, channel: str | None) -> Failure | None:
         for failure in self._failures:
-            if failure.method == method and failure.channel in (None, channel):
+            if failure.method == method and (failure.channel is None or (
+                    channel and self._channel_id(failure.channel) == self._channel_id(channel))):
                 if failure.remaining is not None:
                     failure.remaining -= 1
                     if failure.remaining <= 0:
@@ -695,8 +861,10 @@ def _chat_post_message(emu: SlackEmulator, team: Team, params: dict, basic) -> d
     """chat.postMessage: append a message to the channel."""
     channel = emu._postable_channel(team, params.get("channel"))
     _check_message(params)
+    emu._check_channel_rate(channel.id)
     message = emu._message(team, channel, params)
     emu._messages[channel.id].append(message)
+    emu._record_post(channel.id, message)
     return {"channel": channel.id, "ts": message["ts"], "message": _without_nones(message)}
 
 
@@ -895,6 +1063,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     emulator: SlackEmulator
+
+    def handle_error(self, request, client_address) -> None:
+        """A dropped answer is on purpose, and a client gone before its answer is a test's doing; else report."""
+        if not isinstance(sys.exc_info()[1], (DroppedAnswer, BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

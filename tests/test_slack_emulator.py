@@ -401,3 +401,148 @@ def test_command_line_serves_until_interrupted(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
+
+
+# --- fault modes for the reliability tests -------------------------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clocked():
+    """An emulator on a clock the test controls, with #alerts (C0001) and #ops (C0002)."""
+    clock = FakeClock()
+    with SlackEmulator(clock=clock) as slack:
+        slack.add_team("T0001", "Acme", bot_token="xoxb-acme")
+        slack.add_channel("C0001", "alerts")
+        slack.add_channel("C0002", "ops")
+        yield slack, clock, WebClient(base_url=slack.url, token="xoxb-acme", retry_handlers=[])
+
+
+def test_channel_rate_is_enforced_per_channel_with_429_and_retry_after(clocked):
+    slack, clock, web = clocked
+    slack.enforce_channel_rate(1.0)
+    assert web.chat_postMessage(channel="C0001", text="one")["ok"] is True
+    clock.now += 0.4
+    error = api_error(lambda: web.chat_postMessage(channel="C0001", text="too soon"))
+    assert error.response.status_code == 429
+    assert error.response.headers["Retry-After"] == "1"  # 0.6 s left, rounded up as Slack does
+    assert web.chat_postMessage(channel="C0002", text="other channel")["ok"] is True
+    clock.now += 0.6
+    assert web.chat_postMessage(channel="C0001", text="two")["ok"] is True
+
+    assert [m["text"] for m in slack.messages("C0001")] == ["one", "two"]
+    assert [(p.channel, p.text, p.at) for p in slack.posts()] == [
+        ("C0001", "one", 1000.0), ("C0002", "other channel", 1000.4), ("C0001", "two", 1001.0)]
+    assert all(p.wall <= time.time() for p in slack.posts())
+    [hold] = slack.holds("alerts")
+    assert (hold.channel, hold.start, hold.end, hold.retry_after) == ("C0001", 1000.4, 1001.4, "1")
+    # "two" respected the pace but landed inside the announced hold, and is flagged for it.
+    assert [(p.text, p.inside_hold) for p in slack.posts_inside_holds()] == [("two", hold)]
+    assert [(a.text, b.text) for a, b in slack.posts_closer_than(1.0)] == []
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [200, 429, 200, 200]
+
+
+def test_channel_rate_with_a_fractional_retry_after_and_off_again(clocked):
+    slack, clock, web = clocked
+    slack.enforce_channel_rate(2.0, retry_after=2.5)
+    web.chat_postMessage(channel="C0001", text="one")
+    clock.now += 0.5
+    assert api_error(lambda: web.chat_postMessage(channel="C0001", text="x")).response.headers["Retry-After"] == "2.5"
+    clock.now += 2.5
+    assert web.chat_postMessage(channel="C0001", text="after the hold")["ok"] is True
+    assert slack.posts_inside_holds() == []  # the hold ended exactly then
+    slack.enforce_channel_rate(None)
+    assert web.chat_postMessage(channel="C0001", text="burst")["ok"] is True
+    assert [(a.text, b.text) for a, b in slack.posts_closer_than(1.0)] == [("after the hold", "burst")]
+
+
+def test_injected_429_with_fractional_retry_after_announces_a_hold(clocked):
+    slack, clock, web = clocked
+    slack.fail("chat.postMessage", retry_after=1.5, channel="C0001")
+    error = api_error(lambda: web.chat_postMessage(channel="#alerts", text="held"))
+    assert (error.response.status_code, error.response.headers["Retry-After"]) == (429, "1.5")
+    assert [(h.channel, h.start, h.end) for h in slack.holds()] == [("C0001", 1000.0, 1001.5)]
+    clock.now += 1.4
+    web.chat_postMessage(channel="C0002", text="other channels are not held")
+    web.chat_postMessage(channel="C0001", text="early")
+    clock.now += 0.1
+    web.chat_postMessage(channel="C0001", text="on time")
+    assert [p.text for p in slack.posts_inside_holds()] == ["early"]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_injected_server_error(web, emulator, status):
+    emulator.fail("chat.postMessage", error="internal_error", status=status)
+    error = api_error(lambda: web.chat_postMessage(channel="C0001", text="hi"))
+    assert error.response.status_code == status
+    assert error.response["error"] == "internal_error"
+    assert emulator.messages("C0001") == [] and emulator.holds() == []
+
+
+def test_injected_internal_error_is_a_200_with_ok_false(web, emulator):
+    emulator.fail("chat.postMessage", error="internal_error")
+    error = api_error(lambda: web.chat_postMessage(channel="C0001", text="hi"))
+    assert (error.response.status_code, error.response.data) == (200, {"ok": False, "error": "internal_error"})
+    assert emulator.messages("C0001") == []
+
+
+def test_dropped_answer_posts_then_closes_the_connection(emulator):
+    import http.client
+
+    emulator.drop_answers("chat.postMessage", channel="C0001")
+    bare = WebClient(base_url=emulator.url, token="xoxb-acme", retry_handlers=[])
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
+        bare.chat_postMessage(channel="C0001", text="posted, answer lost")
+    assert [m["text"] for m in emulator.messages("C0001")] == ["posted, answer lost"]
+    [call] = emulator.calls_to("chat.postMessage")
+    assert call.dropped and call.response["ok"] is True
+    assert bare.chat_postMessage(channel="C0001", text="next")["ok"] is True  # times=1
+
+
+def test_slack_sdk_connection_retry_reposts_a_dropped_answer(emulator):
+    """Why an ambiguous send needs care: slack_sdk's default retry re-sends a post Slack already has."""
+    emulator.drop_answers("chat.postMessage")
+    assert WebClient(base_url=emulator.url, token="xoxb-acme").chat_postMessage(channel="C0001", text="x")["ok"]
+    assert [m["text"] for m in emulator.messages("C0001")] == ["x", "x"]
+
+
+def test_stall_holds_the_call_then_handles_it(emulator, web):
+    import threading
+
+    emulator.stall("chat.postMessage", 0.3, channel="C0001")
+    answers = []
+    caller = threading.Thread(target=lambda: answers.append(web.chat_postMessage(channel="C0001", text="slow")))
+    started = time.monotonic()
+    caller.start()
+    deadline = time.monotonic() + 10
+    while not emulator.held_calls() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [held] = emulator.held_calls()
+    assert held.params["text"] == "slow" and emulator.messages("C0001") == []
+    assert web.chat_postMessage(channel="#alerts", text="not stalled")["ok"] is True  # times=1; others go on
+    caller.join(timeout=10)
+    assert emulator.held_calls() == []
+    assert time.monotonic() - started >= 0.3
+    assert answers and answers[0]["ok"] is True
+    assert [m["text"] for m in emulator.messages("C0001")] == ["not stalled", "slow"]
+
+
+def test_stall_without_handling_closes_the_connection_and_posts_nothing(emulator):
+    import http.client
+
+    emulator.stall("chat.postMessage", 0.1, handle=False)
+    bare = WebClient(base_url=emulator.url, token="xoxb-acme", retry_handlers=[])
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
+        bare.chat_postMessage(channel="C0001", text="never arrives")
+    assert emulator.messages("C0001") == [] and emulator.posts() == []
+    [call] = emulator.calls_to("chat.postMessage")
+    assert (call.status, call.dropped, call.response) == (0, True, None)
