@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from harness import Toktra, copy_database, migrate_template
+from harness import WORKER_TIMINGS, Toktra, copy_database, migrate_template
 from processes import PrivatePostgres, PrivateRedis
 
 
@@ -29,11 +29,16 @@ def private_postgres():
 
 
 @pytest.fixture
-def toktra(private_redis, private_postgres, tmp_path):
-    """Toktra on a fresh database and an empty Redis, its worker not started yet; everything ended afterwards."""
+def toktra(request, private_redis, private_postgres, tmp_path):
+    """Toktra on a fresh database and an empty Redis, its worker not started yet; everything ended afterwards.
+
+    A test marked `worker_timings(...)` runs its worker with those settings on top of the defaults.
+    """
     private_redis.flush()
     database = copy_database(private_postgres, private_postgres.template, f"rel_{uuid.uuid4().hex[:10]}")
-    service = Toktra(private_redis, private_postgres, database, tmp_path)
+    marker = request.node.get_closest_marker("worker_timings")
+    timings = {**WORKER_TIMINGS, **marker.kwargs} if marker else None
+    service = Toktra(private_redis, private_postgres, database, tmp_path, timings=timings)
     yield service
     service.close()
     # A test that failed half-way leaves its fault behind: undo it for the next test.

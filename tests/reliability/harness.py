@@ -34,7 +34,7 @@ WORKER_TIMINGS = {
     "OUTBOX_STALE_SECONDS": "10",
     "OUTBOX_AMBIGUOUS_DELAY_SECONDS": "2",
     "RQ_MAINTENANCE_INTERVAL": "5",
-    "SWEEP_INTERVAL_SECONDS": "1",
+    "RQ_WORKER_CLASS": "simple",
 }
 AMBIGUOUS_DELAY_SECONDS = float(WORKER_TIMINGS["OUTBOX_AMBIGUOUS_DELAY_SECONDS"])
 
@@ -136,7 +136,7 @@ class Toktra:
 
     def _worker_env(self, timings: dict) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("TOKTRA_", "SLACK_", "DATABASE_", "REDIS_", "OUTBOX_", "RQ_", "SWEEP_"))}
+               if not k.startswith(("TOKTRA_", "SLACK_", "DATABASE_", "REDIS_", "OUTBOX_", "RQ_"))}
         env.update(self.secrets)
         env.update(timings)
         env.update({

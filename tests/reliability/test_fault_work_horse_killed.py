@@ -5,7 +5,10 @@ still arrive, exactly once, and soon: a claim left by a dead process must not ho
 """
 import time
 
+import pytest
 
+
+@pytest.mark.worker_timings(RQ_WORKER_CLASS="fork")  # only the forking worker has a work horse to kill
 def test_work_horse_killed_mid_post_still_delivers_the_post_in_flight_once(toktra):
     toktra.begin(alerts=16)
     toktra.kill_mid_post(whole_worker=False, lands=False)
