@@ -23,6 +23,15 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/slack/", "/healthz"))
 
 
+# How each kind of domain refusal (app/services/errors.py) answers over HTTP.
+DOMAIN_STATUS = {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409, "unavailable": 503}
+
+
+def status_for(exc) -> int:
+    """The HTTP status of a domain error."""
+    return DOMAIN_STATUS.get(getattr(exc, "kind", "invalid"), 400)
+
+
 def error_response(status: int, message: str, **extra):
     """A JSON error body: {"error": {"status": ..., "message": ...}}."""
     body = {"error": {"status": status, "message": message, **extra}}

@@ -18,7 +18,8 @@ from app.api.schemas import (
     SeveritiesIn,
 )
 from app.api.serializers import alert_json, route_json
-from app.errors import error_response
+from app.errors import error_response, status_for
+from app.services.errors import NOT_FOUND, UNAVAILABLE
 from app.services.accounts import find_user
 from app.services.alert_routes import RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
 from app.services.alerts import fire_alert, recent_alerts
@@ -78,12 +79,12 @@ def _resolve_channel(workspace, body: AlertChannelIn) -> tuple[str, str]:
         except QueueUnavailable:
             pass
         raise RouteError("Toktra is loading this workspace's channel list from Slack; retry in a few seconds, "
-                         "or give channel_id instead.", 503)
+                         "or give channel_id instead.", UNAVAILABLE)
     known = resolve_channel(workspace.id, channel_name)
     if known is None:
         raise RouteError(f"no channel named #{channel_name.lstrip('#')} that Toktra can post to in "
                          f"{workspace.team_name}; invite @Toktra to private channels first, or give the "
-                         "channel's ID (in Slack: channel details).", 404)
+                         "channel's ID (in Slack: channel details).", NOT_FOUND)
     return known["id"], known["name"]
 
 
@@ -102,7 +103,7 @@ def post_alert_channel(body: AlertChannelIn):
         channel_id, channel_name = _resolve_channel(workspace, body)
         route = add_route(workspace, channel_id, channel_name, body.severities)
     except RouteError as exc:
-        response, status = error_response(exc.status, str(exc))
+        response, status = error_response(status_for(exc), str(exc))
         if status == 503:
             response.headers["Retry-After"] = "5"
         return response, status
@@ -120,7 +121,7 @@ def put_alert_channel(route_id: int, body: SeveritiesIn):
     try:
         update_route(route, body.severities)
     except RouteError as exc:
-        return error_response(exc.status, str(exc))
+        return error_response(status_for(exc), str(exc))
     return jsonify(route_json(route))
 
 

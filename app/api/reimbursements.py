@@ -8,7 +8,7 @@ from app.api.auth import api_key_required
 from app.api.contract import MAX_ID, operation
 from app.api.schemas import Reimbursement, ReimbursementIn
 from app.api.serializers import reimbursement_json
-from app.errors import error_response
+from app.errors import error_response, status_for
 from app.extensions import db
 from app.models import ReimbursementRequest
 from app.services.reimbursements import ReimbursementError, batch_csv, batch_requests, export_batch, submit_request
@@ -27,7 +27,7 @@ def post_reimbursement(body: ReimbursementIn):
         request = submit_request(g.org, body.employee_email, body.amount, body.currency, body.description,
                                  body.period, body.approver_email)
     except ReimbursementError as exc:
-        return error_response(exc.status, str(exc))
+        return error_response(status_for(exc), str(exc))
     response = jsonify(reimbursement_json(request))
     response.headers["Location"] = url_for("api.get_reimbursement", request_id=request.id)
     return response, 201

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from app.dashboard import bp
 from app.dashboard.auth import role_required
+from app.errors import status_for
 from app.dashboard.forms import DecisionForm, ReimbursementForm
 from app.extensions import db
 from app.models import User
@@ -58,7 +59,7 @@ def decide_reimbursement(request_id: int):
     try:
         outcome = decide(request_id, current_user, approve, form.reason.data)
     except ReimbursementError as exc:
-        abort(exc.status, description=str(exc))
+        abort(status_for(exc), description=str(exc))
     decided = outcome.request
     if outcome.decided:
         flash(f"{decided.employee.name}'s request was {decided.status}.", "success")

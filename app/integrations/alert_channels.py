@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.dashboard.auth import role_required
+from app.errors import status_for
 
 from app.integrations import bp
 from app.integrations.forms import ActionForm, AddChannelForm, RouteSeveritiesForm
@@ -178,7 +179,7 @@ def alert_channel_add():
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]
-        return _render(form, workspace.id, status=exc.status)
+        return _render(form, workspace.id, status=status_for(exc))
     flash(f"#{channel['name']} now receives {_severity_words(ordered)} alerts.", "success")
     return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
 

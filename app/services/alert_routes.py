@@ -6,14 +6,11 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import SEVERITIES, AlertChannelRoute, Organization, SlackWorkspace
+from app.services.errors import CONFLICT, DomainError
 
 
-class RouteError(ValueError):
+class RouteError(DomainError):
     """A channel route request that cannot be honoured; str() says why and what would work."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 def parse_severities(raw) -> list[str]:
@@ -43,7 +40,7 @@ def pick_workspace(org: Organization, team_id: str | None) -> SlackWorkspace:
     """The workspace a route goes in: the given team, or the organization's only active workspace."""
     workspaces = org_workspaces(org.id)
     if not workspaces:
-        raise RouteError("Toktra is not installed in any active Slack workspace of this organization yet.", 409)
+        raise RouteError("Toktra is not installed in any active Slack workspace of this organization yet.", CONFLICT)
     if team_id:
         for workspace in workspaces:
             if workspace.team_id == team_id:
@@ -79,7 +76,7 @@ def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, sev
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise RouteError(f"#{channel_name or channel_id} already receives alerts; edit its severities instead.", 409) from None
+        raise RouteError(f"#{channel_name or channel_id} already receives alerts; edit its severities instead.", CONFLICT) from None
     return route
 
 

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Organization, PayrollBatch, ReimbursementRequest, User
 from app.models.types import utcnow
 from app.services.accounts import find_user
+from app.services.errors import FORBIDDEN, NOT_FOUND, DomainError
 from app.services.outbox import add_message, refresh_messages
 from app.services.periods import current_period
 from app.services.text import text_problem
@@ -31,12 +32,8 @@ CSV_COLUMNS = ["request_id", "employee_email", "employee_name", "amount", "curre
                "approved_by", "approved_at"]
 
 
-class ReimbursementError(ValueError):
+class ReimbursementError(DomainError):
     """A request or decision that cannot be accepted; str() says what is wrong and what would be right."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 def parse_amount(raw) -> Decimal:
@@ -134,13 +131,13 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
     """Approve or reject a pending request, once: the first decision wins, races included."""
     request = db.session.get(ReimbursementRequest, request_id)
     if request is None or request.org_id != actor.org_id:
-        raise ReimbursementError("This reimbursement request does not exist.", 404)
+        raise ReimbursementError("This reimbursement request does not exist.", NOT_FOUND)
     if actor.id == request.employee_id:
         raise ReimbursementError("You cannot decide your own reimbursement request; "
-                                 f"{request.approver.name} (the assigned approver) or another admin must decide it.", 403)
+                                 f"{request.approver.name} (the assigned approver) or another admin must decide it.", FORBIDDEN)
     if not may_decide(request, actor):
         raise ReimbursementError(f"Only {request.approver.name} (the assigned approver) or an admin can decide "
-                                 "this request.", 403)
+                                 "this request.", FORBIDDEN)
     values = {"status": "approved" if approve else "rejected", "decided_by_id": actor.id, "decided_at": utcnow()}
     if not approve:
         reason = (reason or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")

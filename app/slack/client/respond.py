@@ -6,12 +6,9 @@ import logging
 
 from slack_sdk.webhook import WebhookClient
 
-from app.slack.client.web import SlackChannelUnavailable, SlackError, SlackRateLimited, retry_after_seconds
+from app.slack.client.web import SlackChannelUnavailable, narrow_response_url_failure
 
 log = logging.getLogger(__name__)
-
-GONE = {"expired_url", "used_url", "invalid_token", "no_active_hooks"}
-
 
 def response_url_key(url: str) -> str:
     """A short stable name for a response_url (for step records, never the secret URL itself)."""
@@ -24,14 +21,8 @@ def post_response(url: str, text: str, blocks: list[dict], replace_original: boo
     response = WebhookClient(url, timeout=10).send(
         text=text, blocks=blocks, response_type=response_type, replace_original=replace_original,
     )
-    if response.status_code == 200:
-        return
-    body = (response.body or "").strip()
-    if response.status_code == 429:
-        raise SlackRateLimited(retry_after_seconds(response.headers), "response_url")
-    if response.status_code in (404, 410) or body in GONE:
-        raise SlackChannelUnavailable(body or "expired_url", "response_url")
-    raise SlackError(body or f"http_{response.status_code}", "response_url")
+    if response.status_code != 200:
+        raise narrow_response_url_failure(response.status_code, response.body, response.headers)
 
 
 def post_response_if_alive(url: str, text: str, blocks: list[dict], replace_original: bool = False) -> bool:

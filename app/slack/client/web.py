@@ -104,6 +104,21 @@ def failure_in_words(error: str) -> str:
     return FAILURE_WORDS.get(error, f"Slack refused the message: {error}.")
 
 
+RESPONSE_URL_GONE = {"expired_url", "used_url", "invalid_token", "no_active_hooks"}
+
+
+def narrow_response_url_failure(status_code: int, body: str | None, headers) -> SlackError:
+    """The same rule for a response_url that refused a post (expired after 30 minutes or 5 uses, 429, 5xx)."""
+    body = (body or "").strip()
+    if status_code == 429:
+        return SlackRateLimited(retry_after_seconds(headers), "response_url")
+    if status_code in (404, 410) or body in RESPONSE_URL_GONE:
+        return SlackChannelUnavailable(body or "expired_url", "response_url")
+    if status_code >= 500:
+        return SlackTransient(body or f"http_{status_code}", "response_url")
+    return SlackError(body or f"http_{status_code}", "response_url")
+
+
 def narrow_error(exc: Exception, method: str, workspace_id: int | None = None) -> SlackError:
     """The one rule for Slack failures: rate limited, token revoked, gone, transient, answer lost, or refused.
 
