@@ -215,3 +215,13 @@ def test_a_job_for_a_message_already_sent_posts_nothing(slack, org, routes, run_
     run_worker()
     assert deliver(copies("C1")[0].id) == "not due, or taken by another job"
     assert len(slack.messages("C1")) == 1
+
+
+def test_a_message_waiting_out_a_delay_holds_up_no_other_in_its_channel(org, routes):
+    for n in range(3):
+        fire_alert(org, "low", "P", f"Queued {n}")
+    t0 = later(1)
+    first, second, _ = copies("C1")
+    delayed = outbox.claim(first.id, t0)
+    outbox.record_retry(delayed, "internal_error", t0)  # backs off for a while
+    assert second.id in outbox.due_messages(TIMING, t0 + dt.timedelta(seconds=0.5))

@@ -282,32 +282,33 @@ def recover_stale(timing: Timing, now: dt.datetime | None = None) -> int:
 def due_messages(timing: Timing, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
     """Mark the messages that may be sent now and are not in flight as dispatched, and return their ids.
 
-    Only each channel's oldest waiting message is taken, and only when the channel is free, so a
-    backlog drains in order at Slack's pace without queuing jobs that would only wait.
+    Only each channel's oldest due message is taken, and only when the channel is free, so a backlog
+    drains in order at Slack's pace without queuing jobs that would only wait, every channel gets its
+    turn however long another's backlog is, and a message waiting out a delay holds up no other.
     """
     now = now or utcnow()
     lease = now - _seconds(timing.lease)
+    due = sa.and_(OutboxMessage.state == "pending", OutboxMessage.not_before <= now)
+    # Each channel's oldest due message (a later one never overtakes it), and DMs whose channel is not open yet.
+    heads = (sa.select(sa.func.min(OutboxMessage.id)).where(due, OutboxMessage.channel_id.is_not(None))
+             .group_by(OutboxMessage.workspace_id, OutboxMessage.channel_id))
+    unopened = sa.select(OutboxMessage.id).where(due, OutboxMessage.channel_id.is_(None))
     candidates = db.session.execute(
         sa.select(OutboxMessage.id, OutboxMessage.workspace_id, OutboxMessage.channel_id, OutboxMessage.message_ts,
                   OutboxMessage.not_before, OutboxMessage.dispatched_at)
-        .where(OutboxMessage.state == "pending")
+        .where(OutboxMessage.id.in_(heads.union(unopened).subquery().select()))
         .order_by(OutboxMessage.id).limit(limit * 4)
     ).all()
     paces = {(p.workspace_id, p.channel_id): p for p in db.session.scalars(sa.select(ChannelPace).where(
         sa.tuple_(ChannelPace.workspace_id, ChannelPace.channel_id).in_(
             {(c.workspace_id, c.channel_id) for c in candidates if c.channel_id}) if candidates else sa.false()))}
-    chosen, seen_channels = [], set()
+    chosen = []
     for c in candidates:
-        channel = (c.workspace_id, c.channel_id) if c.channel_id else None
-        if channel in seen_channels:
-            continue  # this channel's older message goes first
-        if channel:
-            seen_channels.add(channel)
-            pace = paces.get(channel)
-            if pace is not None and not _free(pace, c.message_ts is not None, now):
-                continue
-        if c.not_before > now or (c.dispatched_at is not None and c.dispatched_at > lease):
+        pace = paces.get((c.workspace_id, c.channel_id)) if c.channel_id else None
+        if pace is not None and not _free(pace, c.message_ts is not None, now):
             continue
+        if c.dispatched_at is not None and c.dispatched_at > lease:
+            continue  # queued already, its job has not run yet
         chosen.append(c.id)
         if len(chosen) >= limit:
             break
