@@ -235,6 +235,7 @@ class SlackEmulator:
         self._messages: dict[str, list[dict]] = {}
         self._ephemeral: dict[str, list[dict]] = {}
         self._responses: dict[str, list[dict]] = {}
+        self._expired_response_urls: set[str] = set()
         self._calls: list[Call] = []
         self._failures: list[Failure] = []
         self._last_ts_us = 0
@@ -296,6 +297,11 @@ class SlackEmulator:
     def response_url(self, name: str) -> str:
         """A response_url on this server; posts to it are recorded under `name`."""
         return f"{self.url}response_url/{name}"
+
+    def expire_response_url(self, name: str) -> None:
+        """From now on, posts to this response_url are refused as Slack refuses one past its 30 minutes."""
+        with self._lock:
+            self._expired_response_urls.add(name)
 
     # ----------------------------------------------------------------- state set-up
 
@@ -561,6 +567,8 @@ class SlackEmulator:
         except ValueError:
             return 400, {}, "invalid_payload"
         with self._lock:
+            if name in self._expired_response_urls:
+                return 404, {}, "expired_url"
             try:
                 if not payload.get("delete_original"):
                     _check_message(payload)

@@ -334,3 +334,39 @@ def test_someone_from_another_organization_cannot_acknowledge(signed, slack, del
     run_worker()
     assert "could not find an account" in slack.responses("x")[0]["text"]
     assert fresh(db.session.get(Alert, delivered)).status == "open"
+
+
+def test_an_acknowledge_clicked_while_redis_is_down_is_kept_and_applied_when_it_is_back(app, signed, slack, delivered,
+                                                                                         run_worker):
+    from app.models import DeferredJob
+
+    calls_before = len(slack.calls)
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    app.extensions.pop("toktra.redis.fast", None)
+    response = signed.action(ACKNOWLEDGE_ALERT, json.dumps({"alert": delivered}), user_id="U0001",
+                             response_url=slack.response_url("down"))
+    assert response.status_code == 200
+    assert len(slack.calls) == calls_before  # the web process said nothing to Slack
+    assert db.session.scalar(sa.select(sa.func.count(DeferredJob.id))) == 1
+    app.config["REDIS_URL"] = TEST_REDIS_URL
+    app.extensions.pop("toktra.redis.fast", None)
+    run_worker()
+    assert fresh(db.session.get(Alert, delivered)).acknowledged_by.name == "Alice Smith"
+    assert all("Acknowledged by Alice Smith" in json.dumps(slack.messages(c)[0]["blocks"]) for c in ("C1", "C3", "C4"))
+    assert db.session.scalar(sa.select(sa.func.count(DeferredJob.id))) == 0
+
+
+def test_acknowledging_from_a_list_whose_response_url_expired_still_updates_every_channel_copy(
+        signed, slack, delivered, run_worker):
+    signed.command("/toktra-alerts", "severity:critical", user_id="U0002", response_url=slack.response_url("old"))
+    run_worker()
+    [listing] = slack.responses("old")
+    [button] = [e for b in listing["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == ACKNOWLEDGE_ALERT]
+    slack.expire_response_url("old")  # more than 30 minutes later
+    signed.action(ACKNOWLEDGE_ALERT, button["value"], user_id="U0002", is_ephemeral=True,
+                  response_url=slack.response_url("old"))
+    run_worker()
+    assert fresh(db.session.get(Alert, delivered)).acknowledged_by.name == "Ada Admin"
+    for channel in ("C1", "C3", "C4"):
+        assert "Acknowledged by Ada Admin" in json.dumps(slack.messages(channel)[0]["blocks"])

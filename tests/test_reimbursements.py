@@ -303,3 +303,21 @@ def test_the_cli_exports_a_batch(api, runner, team, tmp_path):
     assert row["description"].startswith("'=")  # no formula injection into spreadsheets
     again = runner.invoke(args=["toktra", "payroll-export", "--org", "Globex"])
     assert "Nothing to export" in again.output
+
+
+def test_a_decision_made_while_redis_is_down_still_reaches_the_approver_card_and_the_employee(
+        app, api, client, login, slack, team, queue, run_worker):
+    from tests.conftest import TEST_REDIS_URL
+
+    request_id = submit(api).json["id"]
+    run_worker()
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    app.extensions.pop("toktra.redis.fast", None)
+    response = decide_in_dashboard(client, login, team["manager"], request_id, "approve")
+    assert response.status_code == 303
+    app.config["REDIS_URL"] = TEST_REDIS_URL
+    app.extensions.pop("toktra.redis.fast", None)
+    run_worker()  # the card update and the notice were committed with the decision
+    assert "✅ Approved by Max Manager" in json.dumps(dm_of(slack, "UMAX")[0]["blocks"], ensure_ascii=False)
+    [notice] = dm_of(slack, "UALICE")
+    assert "was approved by Max Manager" in notice["text"]
