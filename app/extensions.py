@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import redis
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from flask import current_app, g, has_request_context
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -30,6 +31,12 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+def insert_ignoring_duplicates(model):
+    """INSERT ... ON CONFLICT DO NOTHING on the session's database (PostgreSQL or SQLite)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing()
 
 
 def redis_connection(fast: bool = True) -> redis.Redis:

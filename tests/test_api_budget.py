@@ -5,7 +5,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
+from app.extensions import db
 from app.models.types import utcnow
 from app.services.accounts import create_api_key, create_organization, create_user
 from app.services.periods import current_period
@@ -55,6 +57,7 @@ def test_reading_the_budget_shows_the_limit_threshold_spend_and_period(api, org)
                    "starts_at": period.starts_at.isoformat(), "ends_at": period.ends_at.isoformat()},
         "monthly_limit_usd": "10000.00",
         "alert_threshold_pct": 80,
+        "alert_thresholds": [80],
         "spent_usd": "0.00",
         "remaining_usd": "10000.00",
         "percent_used": "0.0",
@@ -180,7 +183,7 @@ def test_unknown_fields_are_refused_and_named(api, org):
     response = api("put", "/budget", json={"monthly_budget": "5", "threshold": 50, "alert_threshold_pct": 70})
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == (
-        "Unknown field(s): monthly_budget, threshold. Accepted: monthly_limit_usd, alert_threshold_pct.")
+        "Unknown field(s): monthly_budget, threshold. Accepted: monthly_limit_usd, alert_threshold_pct, alert_thresholds.")
     assert fresh(org).alert_threshold_pct == 80
 
 
@@ -211,3 +214,60 @@ def test_a_budget_change_is_only_for_the_keys_organization(api, org, client):
     body = client.get("/api/v1/budget", headers={"Authorization": f"Bearer {other_key}"}).get_json()
     assert (body["monthly_limit_usd"], body["alert_threshold_pct"]) == (None, 60)
     assert body["percent_used"] is None and body["remaining_usd"] is None
+
+
+def test_several_thresholds_each_fire_once_in_order_even_when_one_batch_jumps_them(api, org, member):
+    from tests.test_alerts import usage
+
+    response = api("put", "/budget", json={"alert_thresholds": [90, 50, 75, 75]})
+    assert response.status_code == 200
+    assert (response.json["alert_thresholds"], response.json["alert_threshold_pct"]) == ([50, 75, 90], 50)
+    api("post", "/usage", json={"events": [usage(member.email, "8000", 1)]})  # 0% -> 80%: crosses 50 and 75
+    titles = [a["title"] for a in reversed(api("get", "/alerts").json["alerts"])]
+    assert titles == [f"Globex has spent {t}% of the monthly budget for {current_period('UTC').label}"
+                      for t in (50, 75)]
+    api("post", "/usage", json={"events": [usage(member.email, "10", 2)]})
+    assert len(api("get", "/alerts").json["alerts"]) == 2  # nothing crossed twice
+    api("post", "/usage", json={"events": [usage(member.email, "3000", 3)]})  # 110%: 90 and 100
+    assert [a["severity"] for a in api("get", "/alerts").json["alerts"]] == ["critical", "high", "high", "high"]
+
+
+def test_a_put_that_leaves_the_thresholds_out_keeps_them(api, org):
+    api("put", "/budget", json={"alert_thresholds": [50, 90]})
+    assert api("put", "/budget", json={"monthly_limit_usd": "2000"}).json["alert_thresholds"] == [50, 90]
+    assert api("put", "/budget", json={"alert_threshold_pct": 70}).json["alert_thresholds"] == [70]
+
+
+@pytest.mark.parametrize("thresholds", [[], [0], [101], ["٨٠"], [50] * 11 + [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "x"])
+def test_bad_threshold_lists_are_refused_with_a_reason(api, org, thresholds):
+    response = api("put", "/budget", json={"alert_thresholds": thresholds})
+    assert response.status_code == 400
+    assert "alert_thresholds must be" in response.json["error"]["message"]
+    assert fresh(org).alert_thresholds is None
+
+
+def test_racing_workers_fire_each_crossed_threshold_once(app, org, member):
+    import threading
+
+    from app.models import Alert, Organization
+    from app.services.budget import update_budget
+    from app.services.budget_policy import check_budget_thresholds
+    from app.services.usage import ingest_usage
+    from tests.test_alerts import usage
+
+    update_budget(org, Decimal("10000"), [50, 75, 90])
+    ingest_usage(org, [usage(member.email, "9500", 1)])
+    org_id = org.id
+
+    def check():
+        with app.app_context():
+            check_budget_thresholds(db.session.get(Organization, org_id))
+
+    threads = [threading.Thread(target=check) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = sorted(db.session.scalars(sa.select(Alert.dedup_key)).all())
+    period = current_period("UTC").key
+    assert keys == sorted(f"budget:{period}:{t}" for t in (50, 75, 90))

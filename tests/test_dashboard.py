@@ -91,7 +91,7 @@ def test_a_bad_budget_gets_a_message_and_changes_nothing(client, login, admin, o
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Enter an amount in dollars" in page
-    assert "Enter a whole number from 1 to 100." in page
+    assert "Enter a whole number from 1 to 100, or several such as 50, 75, 90." in page
     assert fresh(org).monthly_budget_usd == Decimal("10000")
 
 
@@ -110,3 +110,14 @@ def test_session_cookie_is_http_only_and_same_site(client, login, member):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_an_admin_sets_several_alert_thresholds(client, login, admin, org):
+    login(admin)
+    token = csrf_token_from(client.get("/settings").get_data(as_text=True))
+    response = client.post("/settings", data={"monthly_limit_usd": "10000", "alert_threshold_pct": "90, 50,75%",
+                                              "csrf_token": token})
+    assert response.status_code == 303
+    assert fresh(org).thresholds == [50, 75, 90]
+    assert 'value="50, 75, 90"' in client.get("/settings").get_data(as_text=True)
+    assert "50%, 75%, 90%" in client.get("/").get_data(as_text=True)

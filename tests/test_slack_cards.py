@@ -141,3 +141,16 @@ def test_fifty_alerts_are_split_into_messages_within_slacks_limits():
              b["type"] == "section"]
     assert shown == [f"alert-{n}" for n in range(1, 51)]
     assert all(len(b["text"]["text"]) <= 3000 for _, blocks in messages for b in blocks if b["type"] == "section")
+
+
+def test_the_budget_card_lists_every_threshold_when_there_are_several():
+    from decimal import Decimal
+
+    from app.services.budget import BudgetStatus
+    from app.services.periods import period_for
+    from app.slack.blocks.cards import budget_lines
+
+    status = BudgetStatus(period_for("2025-01", "UTC"), Decimal("10000"), Decimal("7520"), 50, (50, 75, 90))
+    assert "Alert thresholds:  50%, 75%, 90%" in budget_lines(status)
+    single = BudgetStatus(period_for("2025-01", "UTC"), Decimal("10000"), Decimal("7520"), 80, (80,))
+    assert "Alert threshold:   80%" in budget_lines(single)

@@ -22,13 +22,17 @@ def get_budget():
 
 @bp.put("/budget")
 @api_key_required
-@operation("Set the monthly limit and alert threshold", {200: (Budget, "The updated budget status")},
+@operation("Set the monthly limit and alert thresholds", {200: (Budget, "The updated budget status")},
            body=BudgetUpdate)
 def put_budget(body: BudgetUpdate):
-    """Set the monthly limit (USD, null for none) and the alert threshold (%)."""
+    """Set the monthly limit (USD, null for none) and the alert threshold(s) (%); a field left out keeps its value."""
     given = body.model_fields_set
     limit = body.monthly_limit_usd if "monthly_limit_usd" in given else g.org.monthly_budget_usd
-    threshold = body.alert_threshold_pct if "alert_threshold_pct" in given else g.org.alert_threshold_pct
-    update_budget(g.org, limit, threshold)
+    thresholds = g.org.thresholds
+    if "alert_thresholds" in given:
+        thresholds = body.alert_thresholds
+    elif "alert_threshold_pct" in given:
+        thresholds = [body.alert_threshold_pct]
+    update_budget(g.org, limit, thresholds)
     check_budget_thresholds(g.org)
     return jsonify(budget_json(budget_status(g.org)))

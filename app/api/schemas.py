@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from app.models import SEVERITIES
 from app.services.alert_routes import parse_severities
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
-from app.services.budget import parse_budget_limit, parse_threshold
+from app.services.budget import MAX_THRESHOLDS, parse_budget_limit, parse_threshold, parse_thresholds
 from app.services.reimbursements import MAX_DESCRIPTION, MAX_EMAIL, parse_amount, parse_period
 from app.services.text import text_problem
 from app.services.usage import MAX_TOKENS, parse_cost, parse_occurred_at
@@ -214,7 +214,8 @@ class Budget(ResponseBody):
 
     period: Period
     monthly_limit_usd: Money | None
-    alert_threshold_pct: int = Field(ge=1, le=100)
+    alert_threshold_pct: int = Field(ge=1, le=100, description="The lowest alert threshold.")
+    alert_thresholds: list[int] = Field(description="Every alert threshold (%), ascending; 100% fires too.")
     spent_usd: Money
     remaining_usd: Money | None = Field(description="Negative when over budget.")
     percent_used: str | None = Field(examples=["75.2"])
@@ -239,7 +240,13 @@ class BudgetUpdate(RequestBody):
         "anyOf": [{"type": "string", "example": "10000.00"}, {"type": "integer", "minimum": 0}, {"type": "null"}],
         "description": "Dollars, at most 2 decimals; null for no budget."}) = None
     alert_threshold_pct: _ours(_ascii(parse_threshold, "alert_threshold_pct must be a whole number from 1 to 100"),
-                               {"type": "integer", "minimum": 1, "maximum": 100}) = None
+                               {"type": "integer", "minimum": 1, "maximum": 100,
+                                "description": "One alert threshold (replaces the list)."}) = None
+    alert_thresholds: _ours(_ascii(parse_thresholds, "alert_thresholds must be whole percentages from 1 to 100, "
+                                                     "such as [50, 75, 90]"), {
+        "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100}, "minItems": 1,
+        "maxItems": MAX_THRESHOLDS, "example": [50, 75, 90],
+        "description": "Every alert threshold (%); each fires once per period, and 100% always does."}) = None
 
 
 # --- alerts ---------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, NumberRange, Optional, Regexp
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Optional, Regexp
 
 
 class LoginForm(FlaskForm):
@@ -25,10 +25,9 @@ class BudgetForm(FlaskForm):
         validators=[Optional(), Regexp(r"^\s*\d[\d,]*(\.\d{1,2})?\s*$",
                                        message="Enter an amount in dollars, such as 10000 or 10000.50.")],
     )
-    alert_threshold_pct = IntegerField(
-        "Alert threshold (%)",
-        validators=[DataRequired(message="Enter a whole number from 1 to 100."),
-                    NumberRange(min=1, max=100, message="Enter a whole number from 1 to 100.")],
+    alert_threshold_pct = StringField(
+        "Alert thresholds (%)",
+        validators=[DataRequired(message="Enter a whole number from 1 to 100, or several such as 50, 75, 90.")],
     )
 
 

@@ -13,7 +13,7 @@ from app.dashboard.auth import role_required
 from app.dashboard.forms import BudgetForm
 from app.extensions import db
 from app.models import SEVERITIES, Alert, ReimbursementRequest
-from app.services.budget import budget_status, parse_budget_limit, update_budget
+from app.services.budget import budget_status, parse_budget_limit, parse_thresholds, update_budget
 from app.services.usage import usage_summary
 from app.services.budget_policy import check_budget_thresholds
 
@@ -83,16 +83,26 @@ def settings():
     form = BudgetForm()
     if request.method == "GET":
         form.monthly_limit_usd.data = f"{org.monthly_budget_usd:.2f}" if org.monthly_budget_usd is not None else ""
-        form.alert_threshold_pct.data = org.alert_threshold_pct
+        form.alert_threshold_pct.data = ", ".join(map(str, org.thresholds))
     elif not current_user.is_admin:
         abort(403, description="Only admins can change the budget.")
-    elif form.validate_on_submit():
-        try:
-            limit: Decimal | None = parse_budget_limit(form.monthly_limit_usd.data)
-        except ValueError as exc:
-            form.monthly_limit_usd.errors.append(str(exc))
-        else:
-            update_budget(org, limit, form.alert_threshold_pct.data)
+    else:
+        valid = form.validate_on_submit()
+        limit: Decimal | None = None
+        thresholds: list[int] = []
+        if valid:
+            try:
+                limit = parse_budget_limit(form.monthly_limit_usd.data)
+            except ValueError as exc:
+                form.monthly_limit_usd.errors.append(str(exc))
+        if form.alert_threshold_pct.data:
+            try:
+                thresholds = parse_thresholds(form.alert_threshold_pct.data)
+            except ValueError:
+                form.alert_threshold_pct.errors.append(
+                    "Enter a whole number from 1 to 100, or several such as 50, 75, 90.")
+        if valid and not form.errors:
+            update_budget(org, limit, thresholds)
             check_budget_thresholds(org)
             flash("Budget saved.", "success")
             return redirect(url_for("dashboard.settings"), 303)

@@ -31,15 +31,36 @@ class Organization(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     monthly_budget_usd: Mapped[Decimal | None] = mapped_column(Money)
     alert_threshold_pct: Mapped[int] = mapped_column(sa.SmallInteger, default=80)
+    # Every threshold that fires a budget alert, ascending, comma-separated ("50,75,90"); the lowest is
+    # alert_threshold_pct. None means just alert_threshold_pct. 100% always fires as well.
+    alert_thresholds: Mapped[str | None] = mapped_column(sa.String(64))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
 
+    @property
+    def thresholds(self) -> list[int]:
+        """The alert thresholds (%), ascending."""
+        if self.alert_thresholds:
+            return [int(t) for t in self.alert_thresholds.split(",")]
+        return [self.alert_threshold_pct]
+
     __table_args__ = (
         sa.CheckConstraint("alert_threshold_pct BETWEEN 1 AND 100", name="threshold_range"),
         sa.CheckConstraint("monthly_budget_usd IS NULL OR monthly_budget_usd >= 0", name="budget_non_negative"),
     )
+
+
+class BudgetCrossing(db.Model):
+    """A budget threshold crossed in a period: the row exists once, so its alert fires once, races included."""
+
+    __tablename__ = "budget_crossings"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    threshold: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    crossed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class User(UserMixin, db.Model):

@@ -1,4 +1,4 @@
-"""The organization's monthly budget: limit, spend, remaining and alert threshold."""
+"""The organization's monthly budget: limit, spend, remaining and alert thresholds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ class BudgetStatus:
     monthly_limit_usd: Decimal | None
     spent_usd: Decimal
     alert_threshold_pct: int
+    alert_thresholds: tuple[int, ...] = ()
 
     @property
     def remaining_usd(self) -> Decimal | None:
@@ -39,7 +40,8 @@ class BudgetStatus:
 def budget_status(org: Organization, period: Period | None = None) -> BudgetStatus:
     """The organization's budget status for a period (current by default)."""
     period = period or current_period(org.timezone)
-    return BudgetStatus(period, org.monthly_budget_usd, period_spend(org, period), org.alert_threshold_pct)
+    return BudgetStatus(period, org.monthly_budget_usd, period_spend(org, period), org.alert_threshold_pct,
+                        tuple(org.thresholds))
 
 
 def parse_budget_limit(raw) -> Decimal | None:
@@ -70,8 +72,28 @@ def parse_threshold(raw) -> int:
     return value
 
 
-def update_budget(org: Organization, monthly_limit_usd: Decimal | None, alert_threshold_pct: int) -> None:
-    """Save a new monthly limit and alert threshold."""
+MAX_THRESHOLDS = 10
+
+
+def parse_thresholds(raw) -> list[int]:
+    """Alert thresholds from a list of whole percentages or text such as "50, 75, 90": distinct, 1 to 100, ascending."""
+    items = raw.replace("%", "").split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)) or not items or len(items) > MAX_THRESHOLDS:
+        raise ValueError(f"alert_thresholds must be a list of 1 to {MAX_THRESHOLDS} whole percentages, "
+                         "such as [50, 75, 90]")
+    try:
+        if any(isinstance(i, str) and not i.isascii() for i in items):
+            raise ValueError  # int() would also read "٨٠" or "８０"
+        values = sorted({parse_threshold(i.strip() if isinstance(i, str) else i) for i in items})
+    except ValueError:
+        raise ValueError("alert_thresholds must be whole percentages from 1 to 100, such as [50, 75, 90]") from None
+    return values
+
+
+def update_budget(org: Organization, monthly_limit_usd: Decimal | None, thresholds: list[int] | int) -> None:
+    """Save a new monthly limit and alert threshold(s) (the lowest is also alert_threshold_pct)."""
+    thresholds = sorted(set([thresholds] if isinstance(thresholds, int) else thresholds))
     org.monthly_budget_usd = monthly_limit_usd
-    org.alert_threshold_pct = alert_threshold_pct
+    org.alert_threshold_pct = thresholds[0]
+    org.alert_thresholds = ",".join(map(str, thresholds)) if len(thresholds) > 1 else None
     db.session.commit()

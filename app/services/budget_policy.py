@@ -1,10 +1,9 @@
-"""The built-in budget policy: an alert when period spend crosses the threshold, and again at 100%."""
+"""The built-in budget policy: an alert when period spend crosses each threshold, and again at 100%."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from app.extensions import db
-from app.models import Alert, Organization
+from app.extensions import db, insert_ignoring_duplicates
+from app.models import BudgetCrossing, Organization
+from app.models.types import utcnow
 from app.services.alerts import FiredAlert, fire_alert
 from app.services.budget import budget_status
 
@@ -22,13 +21,18 @@ def check_budget_thresholds(org: Organization) -> list[FiredAlert]:
     if not status.monthly_limit_usd or status.percent_used is None:
         return []
     fired = []
-    levels = {status.alert_threshold_pct: "high", 100: "critical"}
+    # Every threshold crossed fires, lowest first, once per period (a batch may cross several at once).
+    levels = {**{t: "high" for t in status.alert_thresholds or (status.alert_threshold_pct,)}, 100: "critical"}
     for threshold, severity in sorted(levels.items()):
         if status.percent_used < threshold:
             continue
         key = budget_dedup_key(status.period.key, threshold)
-        # Any alert with this key, open or acknowledged, means this threshold already fired this period.
-        if db.session.scalar(sa.select(sa.exists().where(Alert.org_id == org.id, Alert.dedup_key == key))):
+        # Whoever records the crossing fires its alert; a racing worker's insert waits, then finds the row.
+        crossed = db.session.execute(insert_ignoring_duplicates(BudgetCrossing).values(
+            org_id=org.id, period=status.period.key, threshold=threshold, crossed_at=utcnow())
+            .returning(BudgetCrossing.threshold)).first() is not None
+        if not crossed:
+            db.session.rollback()
             continue
         what = "the monthly budget" if threshold == 100 else f"{threshold}% of the monthly budget"
         title = f"{org.name} has spent {what} for {status.period.label}"

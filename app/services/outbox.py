@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import redis
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.extensions import db, redis_connection
+from app.extensions import db, insert_ignoring_duplicates, redis_connection
 from app.models import AlertChannelRoute
 from app.models.outbox import ChannelPace, OutboxEvent, OutboxMessage
 from app.models.types import utcnow
@@ -54,12 +53,6 @@ def _seconds(value: float) -> dt.timedelta:
     return dt.timedelta(seconds=value)
 
 
-def _insert_ignoring_duplicates(model):
-    """INSERT ... ON CONFLICT DO NOTHING for the session's database."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing()
-
-
 def wake_dispatcher() -> None:
     """Ask the dispatcher to look at the outbox now; harmless if Redis is down (its next round finds the work)."""
     try:
@@ -86,7 +79,7 @@ def add_message(key: str, org_id: int, kind: str, subject_id: int | None = None,
     """Add a message to the outbox in the caller's transaction (not committed); an existing key is kept."""
     now = utcnow()
     db.session.info[_WAKE_FLAG] = True
-    db.session.execute(_insert_ignoring_duplicates(OutboxMessage).values(
+    db.session.execute(insert_ignoring_duplicates(OutboxMessage).values(
         key=key, org_id=org_id, kind=kind, subject_id=subject_id, workspace_id=workspace_id, channel_id=channel_id,
         route_id=route_id, recipient_email=recipient_email, thread_ts=thread_ts, state="pending", version=1,
         sent_version=0, claimed_version=0, attempts=0, ambiguous_posts=0, not_before=now, created_at=now))
@@ -137,7 +130,7 @@ def set_destination(message: OutboxMessage, workspace_id: int, channel_id: str) 
 
 
 def _pace_row(workspace_id: int, channel_id: str, now: dt.datetime) -> None:
-    db.session.execute(_insert_ignoring_duplicates(ChannelPace).values(
+    db.session.execute(insert_ignoring_duplicates(ChannelPace).values(
         workspace_id=workspace_id, channel_id=channel_id, next_send_at=now))
 
 

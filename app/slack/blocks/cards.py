@@ -110,6 +110,14 @@ def budget_bar(percent: Decimal) -> str:
     return f"{budget_colour(percent)} {'█' * filled}{'░' * (BAR_CELLS - filled)} {percent}%"
 
 
+def threshold_line(status: BudgetStatus) -> str:
+    """'Alert threshold: 80%' as the spec shows it, or every threshold when there are several."""
+    thresholds = status.alert_thresholds or (status.alert_threshold_pct,)
+    if len(thresholds) == 1:
+        return f"{'Alert threshold:':<19}{thresholds[0]}%"
+    return f"{'Alert thresholds:':<19}{', '.join(f'{t}%' for t in thresholds)}"
+
+
 def budget_lines(status: BudgetStatus) -> list[str]:
     """The budget card's lines, as the spec shows them."""
     percent = status.percent_used
@@ -120,7 +128,7 @@ def budget_lines(status: BudgetStatus) -> list[str]:
         f"{'Monthly limit:':<19}{whole_dollars(status.monthly_limit_usd)}",
         f"{'Spent:':<19}{whole_dollars(status.spent_usd)} ({percent}%)",
         f"{'Remaining:':<19}{remaining_text}",
-        f"{'Alert threshold:':<19}{status.alert_threshold_pct}%",
+        threshold_line(status),
         "",
         budget_bar(percent),
     ]
