@@ -50,3 +50,30 @@ def test_downgrade_removes_everything_and_upgrade_works_again(fresh_app):
     assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
     upgrade()
     assert _diff() == []
+
+
+def test_upgrading_keeps_deliveries_fired_thresholds_and_fills_day_totals(fresh_app):
+    upgrade(revision="0001")
+    with db.engine.begin() as conn:
+        run = lambda sql: conn.execute(sa.text(sql))  # noqa: E731
+        run("INSERT INTO organizations (id, name, monthly_budget_usd, alert_threshold_pct, timezone, created_at) "
+            "VALUES (1, 'Globex', 10000000000, 80, 'America/New_York', '2025-01-01 00:00:00')")
+        run("INSERT INTO users (id, org_id, email, name, role, active, created_at) "
+            "VALUES (1, 1, 'a@globex.example', 'A', 'member', true, '2025-01-01 00:00:00')")
+        run("INSERT INTO slack_workspaces (id, org_id, team_id, enterprise_id, team_name, scopes, active, installed_at) "
+            "VALUES (1, 1, 'T1', '', 'Acme', '', true, '2025-01-01 00:00:00')")
+        run("INSERT INTO alerts (id, org_id, severity, policy, title, details, status, dedup_key, fired_at) "
+            "VALUES (1, 1, 'high', 'Budget', 'B', '', 'open', 'budget:2025-01:80', '2025-01-20 10:00:00')")
+        run("INSERT INTO alert_deliveries (alert_id, workspace_id, channel_id, state, message_ts, attempts, created_at) "
+            "VALUES (1, 1, 'C1', 'sent', '1.2', 1, '2025-01-20 10:00:00')")
+        for n, moment in enumerate(("2025-01-15 03:00:00", "2025-01-15 12:00:00")):  # 22:00 on the 14th in New York
+            run(f"INSERT INTO usage_records (org_id, event_id, user_id, provider, model, input_tokens, output_tokens, "
+                f"cost_usd, occurred_at, period, received_at) VALUES (1, 'e{n}', 1, 'openai', 'gpt', 1, 2, 1500000, "
+                f"'{moment}', '2025-01', '{moment}')")
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = lambda sql: [tuple(r) for r in conn.execute(sa.text(sql))]  # noqa: E731
+        assert rows("SELECT key, state, message_ts FROM outbox_messages") == [("alert:1:1:C1", "sent", "1.2")]
+        assert rows("SELECT org_id, period, threshold FROM budget_crossings") == [(1, "2025-01", 80)]
+        assert [(str(day), cost) for day, cost in rows("SELECT day, cost_usd FROM usage_day_totals ORDER BY day")] == [
+            ("2025-01-14", 1500000), ("2025-01-15", 1500000)]

@@ -209,6 +209,17 @@ class UsageSummary(ResponseBody):
 
 # --- budget ---------------------------------------------------------------------------------------
 
+class BudgetForecast(ResponseBody):
+    """Where the period's spend is heading at its recent pace (the median of the last 7 complete days)."""
+
+    daily_pace_usd: Money
+    projected_usd: Money
+    projected_pct: str | None = Field(examples=["123.4"])
+    by: str = Field(description="The period's last day (YYYY-MM-DD), in the organization's timezone.")
+    exceeds_on: str | None = Field(description="The day spend would pass the limit at this pace, if it would.")
+    summary: str = Field(examples=["on pace for $12,340 (123%) by 31 Jan"])
+
+
 class Budget(ResponseBody):
     """Where the organization stands against its monthly budget."""
 
@@ -219,6 +230,7 @@ class Budget(ResponseBody):
     spent_usd: Money
     remaining_usd: Money | None = Field(description="Negative when over budget.")
     percent_used: str | None = Field(examples=["75.2"])
+    forecast: BudgetForecast | None = Field(None, description="None until the period's first complete day.")
 
 
 def _ascii(parse, message: str):

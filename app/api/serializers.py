@@ -51,7 +51,18 @@ def budget_json(status: BudgetStatus) -> dict:
         "spent_usd": money(status.spent_usd),
         "remaining_usd": money(status.remaining_usd),
         "percent_used": str(status.percent_used) if status.percent_used is not None else None,
+        "forecast": _forecast_json(status.forecast),
     }).model_dump()
+
+
+def _forecast_json(forecast) -> dict | None:
+    if forecast is None:
+        return None
+    return {"daily_pace_usd": money(forecast.daily_pace_usd), "projected_usd": money(forecast.projected_usd),
+            "projected_pct": str(forecast.projected_pct) if forecast.projected_pct is not None else None,
+            "by": forecast.period_last_day.isoformat(),
+            "exceeds_on": forecast.exceeds_on.isoformat() if forecast.exceeds_on else None,
+            "summary": forecast.in_words()}
 
 
 def _iso(moment) -> str | None:

@@ -5,10 +5,10 @@ from app.models.outbox import ChannelPace, DeferredJob, OutboxEvent, OutboxMessa
 from app.models.org import ApiKey, BudgetCrossing, Organization, Role, User
 from app.models.reimbursements import PayrollBatch, ReimbursementRequest
 from app.models.slack import AlertChannelRoute, OAuthState, SlackUserLink, SlackWorkspace
-from app.models.usage import UsagePeriodTotal, UsageRecord, UsageRollup
+from app.models.usage import UsageDayTotal, UsagePeriodTotal, UsageRecord, UsageRollup
 
 __all__ = [
     "SEVERITIES", "Alert", "AlertChannelRoute", "ChannelPace", "DeferredJob", "ApiKey", "BudgetCrossing", "ItsmConnector",
     "OAuthState", "OutboxEvent", "OutboxMessage", "Organization", "PayrollBatch", "ReimbursementRequest", "Role", "Severity", "SlackUserLink",
-    "SlackWorkspace", "Ticket", "UsagePeriodTotal", "UsageRecord", "UsageRollup", "User",
+    "SlackWorkspace", "Ticket", "UsageDayTotal", "UsagePeriodTotal", "UsageRecord", "UsageRollup", "User",
 ]

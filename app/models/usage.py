@@ -61,3 +61,16 @@ class UsagePeriodTotal(db.Model):
     output_tokens: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     event_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class UsageDayTotal(db.Model):
+    """An organization's totals for one day (in its timezone), kept with the rollup: the forecast reads these."""
+
+    __tablename__ = "usage_day_totals"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    input_tokens: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    event_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.extensions import db
 from app.models import Organization
+from app.services.forecast import Forecast, budget_forecast
 from app.services.periods import Period, current_period
 from app.services.usage import period_spend
 
@@ -21,6 +22,7 @@ class BudgetStatus:
     spent_usd: Decimal
     alert_threshold_pct: int
     alert_thresholds: tuple[int, ...] = ()
+    forecast: Forecast | None = None
 
     @property
     def remaining_usd(self) -> Decimal | None:
@@ -40,8 +42,9 @@ class BudgetStatus:
 def budget_status(org: Organization, period: Period | None = None) -> BudgetStatus:
     """The organization's budget status for a period (current by default)."""
     period = period or current_period(org.timezone)
-    return BudgetStatus(period, org.monthly_budget_usd, period_spend(org, period), org.alert_threshold_pct,
-                        tuple(org.thresholds))
+    spent = period_spend(org, period)
+    return BudgetStatus(period, org.monthly_budget_usd, spent, org.alert_threshold_pct, tuple(org.thresholds),
+                        budget_forecast(org, period, spent))
 
 
 def parse_budget_limit(raw) -> Decimal | None:

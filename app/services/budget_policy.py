@@ -8,9 +8,11 @@ from app.services.alerts import FiredAlert, fire_alert
 from app.services.budget import budget_status
 
 POLICY = "Budget"
+# The crossing recorded when the forecast first passes 100% (real thresholds are 1 to 100).
+FORECAST = 0
 
 
-def budget_dedup_key(period_key: str, threshold: int) -> str:
+def budget_dedup_key(period_key: str, threshold: int | str) -> str:
     """The key that makes a threshold fire once per period."""
     return f"budget:{period_key}:{threshold}"
 
@@ -28,11 +30,7 @@ def check_budget_thresholds(org: Organization) -> list[FiredAlert]:
             continue
         key = budget_dedup_key(status.period.key, threshold)
         # Whoever records the crossing fires its alert; a racing worker's insert waits, then finds the row.
-        crossed = db.session.execute(insert_ignoring_duplicates(BudgetCrossing).values(
-            org_id=org.id, period=status.period.key, threshold=threshold, crossed_at=utcnow())
-            .returning(BudgetCrossing.threshold)).first() is not None
-        if not crossed:
-            db.session.rollback()
+        if not _first_crossing(org, status, threshold):
             continue
         what = "the monthly budget" if threshold == 100 else f"{threshold}% of the monthly budget"
         title = f"{org.name} has spent {what} for {status.period.label}"
@@ -41,4 +39,25 @@ def check_budget_thresholds(org: Organization) -> list[FiredAlert]:
         result = fire_alert(org, severity, POLICY, title, details, dedup_key=key)
         if result.created:
             fired.append(result)
+    forecast = status.forecast
+    if forecast is not None and forecast.exceeds_on is not None and _first_crossing(org, status, FORECAST):
+        title = (f"{org.name} is projected to exceed the monthly budget on {forecast.exceeds_on.day} "
+                 f"{forecast.exceeds_on:%b}")
+        details = (f"Spent ${status.spent_usd:,.2f} of ${status.monthly_limit_usd:,.2f} so far in "
+                   f"{status.period.label}; at ${forecast.daily_pace_usd:,.2f} a day (the median of the last 7 "
+                   f"days) it is {forecast.in_words()}.")
+        result = fire_alert(org, "medium", POLICY, title, details,
+                            dedup_key=budget_dedup_key(status.period.key, "forecast"))
+        if result.created:
+            fired.append(result)
     return fired
+
+
+def _first_crossing(org: Organization, status, threshold: int) -> bool:
+    """Record that a threshold was crossed this period; True only for the one caller that records it first."""
+    crossed = db.session.execute(insert_ignoring_duplicates(BudgetCrossing).values(
+        org_id=org.id, period=status.period.key, threshold=threshold, crossed_at=utcnow())
+        .returning(BudgetCrossing.threshold)).first() is not None
+    if not crossed:
+        db.session.rollback()
+    return crossed

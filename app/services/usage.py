@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import Organization, UsagePeriodTotal, UsageRecord, UsageRollup, User
+from app.models import Organization, UsageDayTotal, UsagePeriodTotal, UsageRecord, UsageRollup, User
 from app.models.types import to_micros
-from app.services.periods import Period, current_period, period_key
+from app.services.periods import Period, current_period, period_key, zone
 from app.services.providers import display_name, normalize_provider
 from app.services.text import text_problem
 
@@ -208,7 +208,7 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
     ).all()
     result.accepted = len(inserted)
     result.duplicates += len(rows) - len(inserted)
-    _add_to_rollup(org.id, [rows[event_id] for event_id in inserted])
+    _add_to_rollup(org.id, [rows[event_id] for event_id in inserted], org.timezone)
     db.session.commit()
     return result
 
@@ -229,12 +229,16 @@ def _add(model, keys: list[str], deltas: dict[tuple, list], org_id: int) -> None
 
 
 
-def _add_to_rollup(org_id: int, rows: list[dict]) -> None:
-    """Add newly stored events to the per-person rollup and to the organization's period totals."""
+def _add_to_rollup(org_id: int, rows: list[dict], tz: str) -> None:
+    """Add newly stored events to the per-person rollup and to the organization's period and day totals."""
     per_person: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
     per_period: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    per_day: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0), 0])
+    local = zone(tz)
     for row in rows:
-        for delta in (per_person[(row["period"], row["user_id"], row["provider"])], per_period[(row["period"],)]):
+        day = row["occurred_at"].astimezone(local).date()
+        for delta in (per_person[(row["period"], row["user_id"], row["provider"])], per_period[(row["period"],)],
+                      per_day[(day,)]):
             delta[0] += row["input_tokens"]
             delta[1] += row["output_tokens"]
             delta[2] += row["cost_usd"]
@@ -242,6 +246,7 @@ def _add_to_rollup(org_id: int, rows: list[dict]) -> None:
     if rows:
         _add(UsageRollup, ["period", "user_id", "provider"], per_person, org_id)
         _add(UsagePeriodTotal, ["period"], per_period, org_id)
+        _add(UsageDayTotal, ["day"], per_day, org_id)
 
 
 def usage_summary(org: Organization, user: User | None = None, period: Period | None = None) -> UsageSummary:

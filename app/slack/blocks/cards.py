@@ -143,8 +143,10 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
                 f"An admin can set one in Toktra under <{settings_url}|Settings>, or with `PUT /api/v1/budget`.")
         return _message(f"{title}\n{text}", [header(title), section(text)])
     lines = budget_lines(status)
-    return _message("\n".join([title, *lines]),
-                    [header(title), _code(lines), context(f"{org_name} · {status.period.label}")])
+    footer = f"{org_name} · {status.period.label}"
+    if status.forecast is not None:
+        footer += f" · {status.forecast.in_words()} (median of the last 7 days' spend)"
+    return _message("\n".join([title, *lines, footer]), [header(title), _code(lines), context(footer)])
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------
