@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -92,7 +93,7 @@ def test_the_api_and_the_budget_card_show_the_forecast(api, spending, signed, sl
     signed.command("/toktra-budget", user_id="U0002", response_url=slack.response_url("budget"))
     run_worker()
     [card] = slack.responses("budget")
-    assert "on pace for $14,250 (1%) by 31 Jan" in card["text"]
+    assert "on pace for $14,250 (1%) by 31 Jan" in json.dumps(card["blocks"])
 
 
 def test_a_projection_past_the_budget_alerts_once_per_period(api, spending):

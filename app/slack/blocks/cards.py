@@ -146,7 +146,7 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
     footer = f"{org_name} · {status.period.label}"
     if status.forecast is not None:
         footer += f" · {status.forecast.in_words()} (median of the last 7 days' spend)"
-    return _message("\n".join([title, *lines, footer]), [header(title), _code(lines), context(footer)])
+    return _message("\n".join([title, *lines]), [header(title), _code(lines), context(footer)])
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------
