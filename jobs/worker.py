@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
+import redis
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import HerokuWorker
 
@@ -61,10 +63,30 @@ def main() -> None:
     if worker_class is ToktraWorker and os.environ.get("DYNO"):
         worker_class = ToktraHerokuWorker
     Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
-    worker = build_worker(app, worker_class)
-    # Maintenance restarts RQ's scheduler if a Redis restart killed it; every few seconds, not every 10 minutes.
-    worker.maintenance_interval = app.config["RQ_MAINTENANCE_INTERVAL"]
-    worker.work(with_scheduler=True, burst=os.environ.get("RQ_BURST") == "1")
+    run_supervised(app, worker_class, burst=os.environ.get("RQ_BURST") == "1")
+
+
+def run_supervised(app, worker_class, burst: bool = False, retry_seconds: float = 1.0) -> None:
+    """Run RQ workers one after another until one stops normally (SIGTERM, burst done).
+
+    RQ retries a lost connection while it waits for jobs, but one lost while a job ends (the heartbeat
+    after a job) escapes its loop; rather than exit, a new worker starts as soon as Redis answers again.
+    """
+    while True:
+        worker = build_worker(app, worker_class)
+        # Maintenance restarts RQ's scheduler if a Redis restart killed it; every few seconds, not every 10 minutes.
+        worker.maintenance_interval = app.config["RQ_MAINTENANCE_INTERVAL"]
+        try:
+            worker.work(with_scheduler=True, burst=burst)
+            return
+        except redis.exceptions.RedisError as exc:
+            log.warning("worker lost Redis (%s); a new worker starts once it answers", exc)
+        while True:
+            try:
+                worker.connection.ping()
+                break
+            except redis.exceptions.RedisError:
+                time.sleep(retry_seconds)
 
 
 if __name__ == "__main__":
