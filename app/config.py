@@ -107,6 +107,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "OUTBOX_STALE_SECONDS": _float(env, "OUTBOX_STALE_SECONDS", 30.0),
         "OUTBOX_AMBIGUOUS_DELAY_SECONDS": _float(env, "OUTBOX_AMBIGUOUS_DELAY_SECONDS", 30.0),
         "RQ_MAINTENANCE_INTERVAL": _int(env, "RQ_MAINTENANCE_INTERVAL", 10),
+        # Readiness (/readyz): the worker beats every WORKER_HEARTBEAT_SECONDS; older than MAX_AGE means dead.
+        "WORKER_HEARTBEAT_SECONDS": _float(env, "WORKER_HEARTBEAT_SECONDS", 5.0),
+        "WORKER_HEARTBEAT_MAX_AGE": _float(env, "WORKER_HEARTBEAT_MAX_AGE", 30.0),
+        "QUEUE_MAX_WAIT_SECONDS": _float(env, "QUEUE_MAX_WAIT_SECONDS", 120.0),
         "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),

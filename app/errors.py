@@ -20,7 +20,7 @@ DATABASE_RETRY_AFTER = "30"
 
 def wants_json() -> bool:
     """API and Slack callers get JSON errors; browsers get pages."""
-    return request.path.startswith(("/api/", "/slack/", "/healthz"))
+    return request.path.startswith(("/api/", "/slack/", "/healthz", "/readyz", "/metrics"))
 
 
 def error_response(status: int, message: str, **extra):

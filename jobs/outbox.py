@@ -7,6 +7,7 @@ import threading
 import redis
 from flask import Flask
 
+from app import heartbeat
 from app.extensions import db
 from app.models import Alert, Organization, ReimbursementRequest, SlackWorkspace
 from app.models.outbox import OutboxMessage
@@ -204,6 +205,7 @@ class Dispatcher:
                 if failing:
                     log.info("dispatcher recovered")
                 failing = False
+                heartbeat.beat(self._wake_connection(), "dispatcher")  # /readyz: the loop is alive
                 self._sleep(wake_at)
             except Exception as exc:  # Redis or PostgreSQL away: try again next tick, never die
                 if not failing:

@@ -9,6 +9,7 @@ from rq.worker import HerokuWorker
 
 from app import create_app
 from app.extensions import db, redis_connection
+from app.heartbeat import HeartbeatThread
 from jobs.context import AppContextJob, bind_app
 from jobs.outbox import Dispatcher
 
@@ -60,11 +61,15 @@ def main() -> None:
     worker_class = WORKER_CLASSES[app.config["RQ_WORKER_CLASS"]]
     if worker_class is ToktraWorker and os.environ.get("DYNO"):
         worker_class = ToktraHerokuWorker
+    beating = HeartbeatThread(app.config["REDIS_URL"], app.config["WORKER_HEARTBEAT_SECONDS"]).start()
     Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
     worker = build_worker(app, worker_class)
     # Maintenance restarts RQ's scheduler if a Redis restart killed it; every few seconds, not every 10 minutes.
     worker.maintenance_interval = app.config["RQ_MAINTENANCE_INTERVAL"]
-    worker.work(with_scheduler=True, burst=os.environ.get("RQ_BURST") == "1")
+    try:
+        worker.work(with_scheduler=True, burst=os.environ.get("RQ_BURST") == "1")
+    finally:
+        beating.close()  # a clean stop: readiness turns red now, not WORKER_HEARTBEAT_MAX_AGE later
 
 
 if __name__ == "__main__":
