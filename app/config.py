@@ -112,6 +112,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "WORKER_HEARTBEAT_MAX_AGE": _float(env, "WORKER_HEARTBEAT_MAX_AGE", 30.0),
         "QUEUE_MAX_WAIT_SECONDS": _float(env, "QUEUE_MAX_WAIT_SECONDS", 120.0),
         "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
+        # GET /metrics answers only a scraper sending this as a bearer token; unset, it is off.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # How many proxies (e.g. 1 behind Heroku's router) append X-Forwarded-For: the client's address is read there.

@@ -9,6 +9,7 @@ from flask import Flask
 
 from app import heartbeat
 from app.extensions import db
+from app.logs import bind as log_ids
 from app.models import Alert, Organization, ReimbursementRequest, SlackWorkspace
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
@@ -97,6 +98,7 @@ def deliver(message_id: int) -> str:
     message = outbox.claim(message_id)
     if message is None:
         return "not due, or taken by another job"
+    log_ids(org_id=message.org_id, workspace_id=message.workspace_id, outbox_message_id=message.id)
     try:
         client = _open_dm(message)[1] if message.channel_id is None else _workspace_client(message)
         free_at = outbox.take_slot(message, timing)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
+from prometheus_client import start_http_server
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import HerokuWorker
 
@@ -61,6 +62,8 @@ def main() -> None:
     worker_class = WORKER_CLASSES[app.config["RQ_WORKER_CLASS"]]
     if worker_class is ToktraWorker and os.environ.get("DYNO"):
         worker_class = ToktraHerokuWorker
+    if os.environ.get("WORKER_METRICS_PORT"):  # an internal port: the worker's own counters, for a scraper
+        start_http_server(int(os.environ["WORKER_METRICS_PORT"]))
     beating = HeartbeatThread(app.config["REDIS_URL"], app.config["WORKER_HEARTBEAT_SECONDS"]).start()
     Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
     worker = build_worker(app, worker_class)
