@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.error_reporting import report
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        report(exc)
         _rollback()
         generic = InternalServerError()
         if wants_json():
