@@ -112,6 +112,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "WORKER_HEARTBEAT_MAX_AGE": _float(env, "WORKER_HEARTBEAT_MAX_AGE", 30.0),
         "QUEUE_MAX_WAIT_SECONDS": _float(env, "QUEUE_MAX_WAIT_SECONDS", 120.0),
         "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
+        # After this many failed posts in a row to an alert channel, its installing admin gets one DM.
+        "DELIVERY_FAILURES_BEFORE_DM": _int(env, "DELIVERY_FAILURES_BEFORE_DM", 3),
         # Errors go to Sentry when set (optional).
         "SENTRY_DSN": env.get("SENTRY_DSN", ""),
         # GET /metrics answers only a scraper sending this as a bearer token; unset, it is off.

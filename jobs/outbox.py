@@ -18,6 +18,7 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import has_active_itsm
+from app.services.delivery_health import ALARM_KIND, render_delivery_alarm
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
@@ -64,6 +65,8 @@ def _render(message: OutboxMessage) -> tuple[str, list[dict]]:
         return render_decided_dm(request, usage, org.timezone)
     if message.kind == "mention_reply":
         return render_mention_help()
+    if message.kind == ALARM_KIND:
+        return render_delivery_alarm(message)
     raise _Undeliverable(f"unknown message kind {message.kind}")
 
 
