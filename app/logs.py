@@ -143,7 +143,8 @@ def configure_logging(config) -> None:
         for handler in root.handlers:
             handler.addFilter(ContextFilter())
         return
-    for handler in [h for h in root.handlers if not getattr(h, "toktra_json", False)]:
+    # Replace plain console handlers (logging.basicConfig's); leave any other (a test runner's capture) alone.
+    for handler in [h for h in root.handlers if type(h) is logging.StreamHandler and not getattr(h, "toktra_json", False)]:
         root.removeHandler(handler)
     if not any(getattr(h, "toktra_json", False) for h in root.handlers):
         root.addHandler(json_handler())
