@@ -30,7 +30,8 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     rate_limits.init_app(app)
 
     from app import models  # noqa: F401  (registers every table on db.metadata)
-    from app import errors, health
+    from app import errors, health, logs, metrics
+    from app.error_reporting import init_error_reporting
     from app.api import bp as api_bp
     from app.cli import toktra_cli
     from app.dashboard import bp as dashboard_bp
@@ -45,6 +46,11 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     app.register_blueprint(slack_bp)
     csrf.exempt(slack_bp)  # authenticated by Slack's request signature instead
     errors.register(app)
+    metrics.init_app(app)
+    logs.init_app(app)
+    if not app.testing:  # tests keep pytest's log capture; every process of the service logs JSON
+        logs.configure_logging(app.config)
+    init_error_reporting(app.config)
     if app.config.get("TRUSTED_PROXY_HOPS"):
         # Behind a router every request comes from it; the rate limits need the client's own address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])

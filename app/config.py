@@ -107,7 +107,17 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "OUTBOX_STALE_SECONDS": _float(env, "OUTBOX_STALE_SECONDS", 30.0),
         "OUTBOX_AMBIGUOUS_DELAY_SECONDS": _float(env, "OUTBOX_AMBIGUOUS_DELAY_SECONDS", 30.0),
         "RQ_MAINTENANCE_INTERVAL": _int(env, "RQ_MAINTENANCE_INTERVAL", 10),
+        # Readiness (/readyz): the worker beats every WORKER_HEARTBEAT_SECONDS; older than MAX_AGE means dead.
+        "WORKER_HEARTBEAT_SECONDS": _float(env, "WORKER_HEARTBEAT_SECONDS", 5.0),
+        "WORKER_HEARTBEAT_MAX_AGE": _float(env, "WORKER_HEARTBEAT_MAX_AGE", 30.0),
+        "QUEUE_MAX_WAIT_SECONDS": _float(env, "QUEUE_MAX_WAIT_SECONDS", 120.0),
         "RQ_WORKER_CLASS": _choice(env, "RQ_WORKER_CLASS", ("simple", "fork"), "simple"),
+        # After this many failed posts in a row to an alert channel, its installing admin gets one DM.
+        "DELIVERY_FAILURES_BEFORE_DM": _int(env, "DELIVERY_FAILURES_BEFORE_DM", 3),
+        # Errors go to Sentry when set (optional).
+        "SENTRY_DSN": env.get("SENTRY_DSN", ""),
+        # GET /metrics answers only a scraper sending this as a bearer token; unset, it is off.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "USAGE_BATCH_MAX_EVENTS": _int(env, "USAGE_BATCH_MAX_EVENTS", 5000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         # How many proxies (e.g. 1 behind Heroku's router) append X-Forwarded-For: the client's address is read there.

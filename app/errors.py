@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.error_reporting import report
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ DATABASE_RETRY_AFTER = "30"
 
 def wants_json() -> bool:
     """API and Slack callers get JSON errors; browsers get pages."""
-    return request.path.startswith(("/api/", "/slack/", "/healthz"))
+    return request.path.startswith(("/api/", "/slack/", "/healthz", "/readyz", "/metrics"))
 
 
 # How each kind of domain refusal (app/services/errors.py) answers over HTTP.
@@ -100,6 +101,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        report(exc)
         _rollback()
         generic = InternalServerError()
         if wants_json():

@@ -1,4 +1,4 @@
-"""GET /healthz: is the database and Redis reachable?"""
+"""GET /healthz (liveness: the process answers, with its database and Redis) and GET /readyz (readiness)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from redis.exceptions import RedisError
 
 from app.extensions import db, redis_connection
+from app.heartbeat import readiness
 
 bp = Blueprint("health", __name__)
 
@@ -27,3 +28,17 @@ def healthz():
         checks["redis"] = f"error: {type(exc).__name__}"
     healthy = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: database, Redis, a live worker and dispatcher, RQ's scheduler, no job waiting too long.
+
+    200 when every check passes, else 503; the body names each check and says what failed.
+    """
+    checks = readiness(db, redis_connection(fast=True))
+    ready = all(check.ok for check in checks.values())
+    body = {"status": "ready" if ready else "not ready",
+            "checks": {name: {"ok": check.ok, "detail": check.detail} for name, check in checks.items()},
+            "failed": [name for name, check in checks.items() if not check.ok]}
+    return jsonify(body), 200 if ready else 503

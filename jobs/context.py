@@ -1,6 +1,8 @@
 """Every job runs inside a Flask app context made once per worker process."""
 from __future__ import annotations
 
+import time
+
 from flask import Flask
 from rq.job import Job
 
@@ -29,9 +31,17 @@ class AppContextJob(Job):
     def perform(self):
         """Run the job function inside the app context."""
         from app.extensions import db
+        from app.logs import clear
+        from app.metrics import observe_job
 
+        clear()  # this job's log lines carry its own ids, not the previous job's
+        started, failed = time.perf_counter(), True
         with job_app().app_context():
             try:
-                return super().perform()
+                result = super().perform()
+                failed = False
+                return result
             finally:
+                observe_job(self.func_name, started, failed)
+                clear()
                 db.session.remove()

@@ -7,7 +7,9 @@ import threading
 import redis
 from flask import Flask
 
+from app import heartbeat
 from app.extensions import db
+from app.logs import bind as log_ids
 from app.models import Alert, Organization, ReimbursementRequest, SlackWorkspace
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
@@ -16,6 +18,7 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import has_active_itsm
+from app.services.delivery_health import ALARM_KIND, render_delivery_alarm
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
@@ -62,6 +65,8 @@ def _render(message: OutboxMessage) -> tuple[str, list[dict]]:
         return render_decided_dm(request, usage, org.timezone)
     if message.kind == "mention_reply":
         return render_mention_help()
+    if message.kind == ALARM_KIND:
+        return render_delivery_alarm(message)
     raise _Undeliverable(f"unknown message kind {message.kind}")
 
 
@@ -96,6 +101,7 @@ def deliver(message_id: int) -> str:
     message = outbox.claim(message_id)
     if message is None:
         return "not due, or taken by another job"
+    log_ids(org_id=message.org_id, workspace_id=message.workspace_id, outbox_message_id=message.id)
     try:
         client = _open_dm(message)[1] if message.channel_id is None else _workspace_client(message)
         free_at = outbox.take_slot(message, timing)
@@ -204,6 +210,7 @@ class Dispatcher:
                 if failing:
                     log.info("dispatcher recovered")
                 failing = False
+                heartbeat.beat(self._wake_connection(), "dispatcher")  # /readyz: the loop is alive
                 self._sleep(wake_at)
             except Exception as exc:  # Redis or PostgreSQL away: try again next tick, never die
                 if not failing:

@@ -6,11 +6,13 @@ import os
 import time
 
 import redis
+from prometheus_client import start_http_server
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import HerokuWorker
 
 from app import create_app
 from app.extensions import db, redis_connection
+from app.heartbeat import HeartbeatThread
 from jobs.context import AppContextJob, bind_app
 from jobs.outbox import Dispatcher
 
@@ -62,8 +64,14 @@ def main() -> None:
     worker_class = WORKER_CLASSES[app.config["RQ_WORKER_CLASS"]]
     if worker_class is ToktraWorker and os.environ.get("DYNO"):
         worker_class = ToktraHerokuWorker
+    if os.environ.get("WORKER_METRICS_PORT"):  # an internal port: the worker's own counters, for a scraper
+        start_http_server(int(os.environ["WORKER_METRICS_PORT"]))
+    beating = HeartbeatThread(app.config["REDIS_URL"], app.config["WORKER_HEARTBEAT_SECONDS"]).start()
     Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
-    run_supervised(app, worker_class, burst=os.environ.get("RQ_BURST") == "1")
+    try:
+        run_supervised(app, worker_class, burst=os.environ.get("RQ_BURST") == "1")
+    finally:
+        beating.close()  # a clean stop: readiness turns red now, not WORKER_HEARTBEAT_MAX_AGE later
 
 
 def run_supervised(app, worker_class, burst: bool = False, retry_seconds: float = 1.0) -> None:

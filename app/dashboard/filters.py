@@ -34,3 +34,11 @@ def localtime(value: dt.datetime | None) -> str:
         return "—"
     tz = current_user.organization.timezone if current_user.is_authenticated else "UTC"
     return value.astimezone(zone(tz)).strftime("%b %-d, %Y %H:%M %Z")
+
+
+@bp.app_template_global("no_worker_alive")
+def no_worker_alive() -> bool:
+    """True when no worker has beaten recently: admins see a banner (Slack answers would not be sent)."""
+    from app.heartbeat import worker_alive
+
+    return not worker_alive()

@@ -27,6 +27,7 @@ from app.services.alert_routes import (
     remove_route,
     update_route,
 )
+from app.services.delivery_health import recent_deliveries
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 
 QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
@@ -136,7 +137,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         loading_error=loading_error, refreshing=refreshing, testing=testing,
         add_form=add_form, edit_id=edit_id, edit_form=edit_form or RouteSeveritiesForm(formdata=None),
         action_form=ActionForm(), poll=poll, meta_refresh=meta_refresh, severities=SEVERITIES,
-        workspace_label=_label,
+        workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
     ), status
 
 

@@ -11,11 +11,14 @@ import email.utils
 import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlparse
 
 import requests
+
+from app.metrics import observe_itsm_call
 
 TIMEOUT = (10, 10)  # seconds: connect, read
 RATE_LIMIT_BACKOFF = 60  # seconds to wait after a 429 that names no time
@@ -141,9 +144,13 @@ def one_line(text: str, limit: int) -> str:
 def send(session: requests.Session, method: str, url: str, *, system: str, **kwargs) -> requests.Response:
     """One HTTP request with the standard timeout and no redirects; network failures become ItsmError."""
     host = urlparse(url).hostname  # never the user:password@ part of a URL
+    started, outcome = time.perf_counter(), "connection_error"
     try:
-        return session.request(method, url, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+        response = session.request(method, url, timeout=TIMEOUT, allow_redirects=False, **kwargs)
+        outcome = str(response.status_code)
+        return response
     except requests.exceptions.Timeout as exc:
+        outcome = "timeout"
         phase = "connect" if isinstance(exc, requests.exceptions.ConnectTimeout) else "answer"
         maybe_created = method == "POST" and phase == "answer"
         hint = " The ticket may have been created; look it up before creating it again." if maybe_created else ""
@@ -156,6 +163,8 @@ def send(session: requests.Session, method: str, url: str, *, system: str, **kwa
                         retryable=True, retry_after=OUTAGE_BACKOFF) from None
     except requests.exceptions.RequestException:
         raise ItsmError(f"The {system} base URL is not usable; check it.") from None
+    finally:
+        observe_itsm_call(system, method, started, outcome)
 
 
 def status_error(system: str, response: requests.Response, detail: str, *, auth_hint: str,

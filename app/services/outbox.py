@@ -254,6 +254,9 @@ def record_failed(message: OutboxMessage, words: str, now: dt.datetime | None = 
     if message.message_ts is None:
         _route_status(message, False, words[:500], now)
     db.session.commit()
+    from app.services.delivery_health import after_failure  # (imports this module)
+
+    after_failure(message)
 
 
 def recover_stale(timing: Timing, now: dt.datetime | None = None) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from http.client import HTTPException
 from urllib.error import URLError
 
@@ -14,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.oauth.token_rotation import TokenRotator
 from slack_sdk.errors import SlackTokenRotationError
 
+from app.metrics import observe_slack_call
 from app.models import SlackWorkspace
 from app.slack.client.store import WorkspaceInstallationStore, bot_token_for, deactivate_workspace, save_installation
 
@@ -186,10 +188,16 @@ class WorkspaceClient(WebClient):
 
     def api_call(self, api_method: str, **kwargs):
         """Call a Web API method; failures raise SlackError subclasses (see narrow_error)."""
+        started = time.perf_counter()
         try:
-            return super().api_call(api_method, **kwargs)
+            response = super().api_call(api_method, **kwargs)
         except (SlackApiError, OSError, HTTPException) as exc:
-            raise narrow_error(exc, api_method, self.workspace_id) from exc
+            error = narrow_error(exc, api_method, self.workspace_id)
+            # Slack's own error code (bounded), or one word for a connection that failed or never answered.
+            observe_slack_call(api_method, started, error.error if isinstance(exc, SlackApiError) else "network_error")
+            raise error from exc
+        observe_slack_call(api_method, started, "ok")
+        return response
 
 
 def connect_single_workspace(org) -> SlackWorkspace:

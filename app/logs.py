@@ -1,0 +1,178 @@
+"""One JSON object per log line, with the request or job id and the organization and workspace ids, and
+secrets scrubbed from every line (tokens, keys, passwords, the service's own secrets)."""
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+REDACTED = "[redacted]"
+# Config values that are secrets: each is scrubbed wherever it appears (and each Fernet key of a list).
+SECRET_SETTINGS = ("SECRET_KEY", "TOKTRA_ENCRYPTION_KEY", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_SECRET",
+                   "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "METRICS_TOKEN", "SENTRY_DSN")
+# Secrets by shape, whoever logs them (a library's debug line, an exception's repr).
+SECRET_PATTERNS = [
+    (re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+"), REDACTED),  # Slack tokens
+    (re.compile(r"\btok_[0-9a-f]{8}_[A-Za-z0-9_-]+"), REDACTED),  # Toktra API keys
+    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I), r"\1 " + REDACTED),
+    (re.compile(r"(://)[^/\s:@'\"]+:[^/\s@'\"]+@"), r"\1" + REDACTED + "@"),  # user:password@ in URLs
+    # "password": "...", 'client_secret': '...', api_token=... in JSON, dict reprs and forms
+    (re.compile(r"""((?:password|passwd|api_token|client_secret|secret|token|refresh_token|access_token|"""
+                r"""signing_secret|authorization)\\?["']?\s*[:=]\s*\\?["']?)[^"'\\&\s,}]+""", re.I), r"\1" + REDACTED),
+]
+
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("toktra_log_context", default={})
+_secrets: set[str] = set()
+
+
+def bind(**ids) -> None:
+    """Add ids (org_id, workspace_id...) to every log line of the current request or job."""
+    _context.set({**_context.get(), **{k: v for k, v in ids.items() if v is not None}})
+
+
+def clear() -> None:
+    """Start a fresh log context (a new request or job)."""
+    _context.set({})
+
+
+def remember_secrets(config) -> None:
+    """Scrub these config values from every log line from now on."""
+    for name in SECRET_SETTINGS:
+        for value in str(config.get(name) or "").split(","):
+            value = value.strip()
+            if len(value) >= 8:
+                _secrets.add(value)
+    database_url = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    match = re.search(r"://[^/:@]+:([^/@]+)@", database_url)
+    if match and len(match.group(1)) >= 4:
+        _secrets.add(match.group(1))
+
+
+def scrub(text: str) -> str:
+    """text with every known secret and every secret-shaped string replaced by [redacted]."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_TEAM = re.compile(rb'"team(?:_id)?"\s*:\s*(?:\{[^{}]*?"id"\s*:\s*)?"([TE][A-Z0-9]{2,20})"|\bteam_id=([TE][A-Z0-9]{2,20})')
+
+
+def _slack_team() -> str | None:
+    if request.path != "/slack/events":
+        return None
+    match = _TEAM.search(unquote_to_bytes(request.get_data(cache=True)[:16384]))
+    return (match.group(1) or match.group(2)).decode() if match else None
+
+
+class ContextFilter(logging.Filter):
+    """Adds request_id, job_id and job, org_id, workspace_id and the Slack team to each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Attach the ids of the request or job this record belongs to."""
+        ids = dict(_context.get())
+        if has_request_context():
+            ids.setdefault("request_id", g.get("request_id"))
+            ids.setdefault("org_id", _signed_in_org())
+            ids.setdefault("slack_team", _slack_team())
+        from rq import get_current_job
+
+        job = get_current_job()
+        if job is not None:
+            ids.setdefault("job_id", job.id)
+            ids.setdefault("job", job.func_name)
+            for name in ("org_id", "workspace_id"):
+                if name in (job.kwargs or {}):
+                    ids.setdefault(name, job.kwargs[name])
+        for name, value in ids.items():
+            if value is not None and not hasattr(record, name):
+                setattr(record, name, value)
+        return True
+
+
+def _signed_in_org() -> int | None:
+    org = g.get("org")  # the REST API's key
+    if org is not None:
+        return getattr(org, "id", None)
+    user = g.get("_login_user")  # Flask-Login, only if this request already loaded the user
+    return getattr(user, "org_id", None)
+
+
+class ScrubbingJsonFormatter(JsonFormatter):
+    """python-json-logger's formatter, with secrets scrubbed from the finished line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line, scrubbed."""
+        return scrub(super().format(record))
+
+
+def json_formatter() -> ScrubbingJsonFormatter:
+    """The JSON formatter every process uses: time (ISO 8601, UTC), level, logger, message, and the context ids."""
+    return ScrubbingJsonFormatter("{levelname}{name}{message}", style="{", timestamp="time",
+                                  rename_fields={"levelname": "level", "name": "logger"})
+
+
+def json_handler(stream=None) -> logging.Handler:
+    """A handler writing scrubbed JSON lines with context ids to stream (stderr by default)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(json_formatter())
+    handler.addFilter(ContextFilter())
+    handler.toktra_json = True
+    return handler
+
+
+def configure_logging(config) -> None:
+    """Send every log record of this process to stderr as JSON (LOG_FORMAT=plain keeps plain text)."""
+    remember_secrets(config)
+    root = logging.getLogger()
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    if os.environ.get("LOG_FORMAT", "json").lower() == "plain":
+        if not root.handlers:
+            logging.basicConfig()
+        for handler in root.handlers:
+            handler.addFilter(ContextFilter())
+        return
+    # Replace plain console handlers (logging.basicConfig's); leave any other (a test runner's capture) alone.
+    for handler in [h for h in root.handlers if type(h) is logging.StreamHandler and not getattr(h, "toktra_json", False)]:
+        root.removeHandler(handler)
+    if not any(getattr(h, "toktra_json", False) for h in root.handlers):
+        root.addHandler(json_handler())
+
+
+request_log = logging.getLogger("toktra.request")
+
+
+def _start_request() -> None:
+    clear()
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", incoming) else uuid.uuid4().hex
+
+
+def _log_request(response):
+    # The access log: one line per request, with its ids (gunicorn's own access log has none).
+    if "request_id" in g:
+        response.headers["X-Request-Id"] = g.request_id
+        request_log.info("%s %s %s", request.method, request.path, response.status_code,
+                         extra={"method": request.method, "path": request.path, "status": response.status_code,
+                                "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1)})
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Give each request an id (X-Request-Id, kept when the caller sent a sane one), log one line per
+    request, and learn the secrets to scrub."""
+    remember_secrets(app.config)
+    app.before_request(_start_request)
+    app.after_request(_log_request)
