@@ -133,6 +133,8 @@ def deliver(message_id: int) -> str:
     except _Undeliverable as exc:
         _give_up(message, str(exc))
         return f"failed: {exc}"
+    if message.message_ts is None:
+        outbox.remember_answer(message.id, response.get("ts"))  # survives a database outage right now
     outbox.record_sent(message, response.get("ts"))
     _after_sent(message)
     wake_dispatcher()  # the channel's next message, or a newer version of this one

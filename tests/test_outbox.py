@@ -226,3 +226,13 @@ def test_a_message_waiting_out_a_delay_holds_up_no_other_in_its_channel(org, rou
     delayed = outbox.claim(first.id, t0)
     outbox.record_retry(delayed, "internal_error", t0)  # backs off for a while
     assert second.id in outbox.due_messages(TIMING, t0 + dt.timedelta(seconds=0.5))
+
+
+def test_a_post_slack_answered_while_the_database_was_away_is_recorded_not_reposted(org, routes, redis_conn):
+    fire_alert(org, "low", "P", "Answered")
+    t0 = later(1)
+    message = outbox.claim(copies("C1")[0].id, t0)
+    outbox.take_slot(message, TIMING, t0)
+    outbox.remember_answer(message.id, "1700000000.000042")  # then recording it failed: PostgreSQL was down
+    assert outbox.recover_stale(TIMING, t0 + dt.timedelta(seconds=31)) == 1
+    assert (fresh(message).state, message.message_ts, message.ambiguous_posts) == ("sent", "1700000000.000042", 0)

@@ -259,14 +259,39 @@ def record_failed(message: OutboxMessage, words: str, now: dt.datetime | None = 
     after_failure(message)
 
 
+POSTED_KEY = "toktra:outbox:posted:{}"
+
+
+def remember_answer(message_id: int, ts: str | None) -> None:
+    """Keep Slack's answer to a send in Redis until it is recorded, in case the database is away right now."""
+    try:
+        redis_connection().set(POSTED_KEY.format(message_id), ts or "", ex=86400)
+    except redis.RedisError:
+        pass  # both stores away: the message will count as ambiguous, re-posted at most once
+
+
+def posted_answer(message_id: int) -> str | None:
+    """Slack's answer kept by remember_answer for a send whose recording failed, if any."""
+    try:
+        ts = redis_connection().get(POSTED_KEY.format(message_id))
+    except redis.RedisError:
+        return None
+    return ts.decode() if ts is not None else None
+
+
 def recover_stale(timing: Timing, now: dt.datetime | None = None) -> int:
-    """Messages whose sender died: not yet posting → pending again; mid-post → ambiguous. Returns how many."""
+    """Messages whose sender died: not yet posting → pending again; answered by Slack → sent; mid-post →
+    ambiguous. Returns how many."""
     now = now or utcnow()
     stale = db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.state.in_(("sending", "posting")), OutboxMessage.claimed_at < now - _seconds(timing.stale),
     ).with_for_update(skip_locked=True).limit(100)).all()
     for message in stale:
-        if message.state == "posting":
+        answered_ts = posted_answer(message.id) if message.state == "posting" else None
+        if answered_ts is not None:
+            # Slack answered but the database was away when the job tried to record it: no re-post.
+            record_sent(message, answered_ts, now)
+        elif message.state == "posting":
             record_ambiguous(message, "the worker stopped while posting", timing, now)
         else:
             _put_back(message, now)
