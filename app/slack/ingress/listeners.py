@@ -15,7 +15,7 @@ from app.slack.actions import (
     typed_reason,
 )
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
-from app.slack.commands import check_arguments
+from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue_durably
@@ -54,6 +54,10 @@ def on_tokens_revoked(event: dict, context: BoltContext) -> None:
 def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
     """A slash command: refuse bad arguments at once, else acknowledge and queue the answer."""
     name = command["command"]
+    helped = help_answer(name, command.get("text", ""))
+    if helped:  # static text: answered in the acknowledgement itself, visible only to the caller
+        ack(text=helped[0], blocks=helped[1])
+        return
     problem = check_arguments(name, command.get("text", ""))
     if problem:
         ack(problem)
