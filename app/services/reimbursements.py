@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Organization, PayrollBatch, ReimbursementRequest, User
 from app.models.types import utcnow
 from app.services.accounts import find_user
+from app.services.home import refresh_homes
 from app.services.outbox import add_message, refresh_messages
 from app.services.periods import current_period
 from app.services.text import text_problem
@@ -112,6 +113,7 @@ def submit_request(org: Organization, employee_email: str, amount, currency: str
     # The approver's DM is written with the request, so it reaches them even if Redis is down right now.
     add_message(f"reimbursement:{request.id}:request", org.id, REQUEST_DM, request.id,
                 recipient_email=approver.email)
+    refresh_homes(org.id)  # the approver's Home tab lists it
     db.session.commit()
     return request
 
@@ -155,6 +157,7 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
         refresh_messages(REQUEST_DM, request_id)
         add_message(f"reimbursement:{request_id}:notice", request.org_id, EMPLOYEE_NOTICE, request_id,
                     recipient_email=request.employee.email)
+        refresh_homes(request.org_id)
     db.session.commit()
     db.session.refresh(request)
     return Decision(won, request)

@@ -19,7 +19,7 @@ ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
 BUTTONS = (ACKNOWLEDGE_ALERT, CREATE_TICKET, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT)
 # The Events API events the app subscribes to (the manifest's bot_events).
-EVENTS = ("app_mention", "app_uninstalled", "tokens_revoked")
+EVENTS = ("app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked")
 
 INVALID_BUTTON = ("That button is no longer valid: Toktra can't tell which item it was for. "
                   "Use the buttons on a fresh message (run `/toktra-alerts` again, or open the latest DM).")

@@ -6,6 +6,9 @@ import logging
 from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
+from app.extensions import db
+from app.models import SlackWorkspace
+from app.services.home import publish_home
 from app.slack.actions import (
     ACKNOWLEDGE_ALERT,
     APPROVE_REIMBURSEMENT,
@@ -33,6 +36,18 @@ def on_app_mention(event: dict, context: BoltContext) -> None:
     # With Redis down the job waits in PostgreSQL; with both down the error makes Slack retry the event.
     enqueue_durably(reply_to_mention, workspace_id=context[WORKSPACE_ID], channel=event["channel"],
                     thread_ts=event.get("thread_ts") or event["ts"], slack_user_id=event.get("user", ""))
+
+
+def on_app_home_opened(event: dict, context: BoltContext) -> None:
+    """Someone opened Toktra's Home tab: write its publish to the outbox (views.publish is sent by a job)."""
+    if event.get("tab", "home") != "home" or not event.get("user"):
+        return  # the Messages tab, or no one to publish to
+    workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])
+    if workspace is None or not workspace.active:
+        return
+    # A row, not a job: it survives Redis being down, and opening the tab twice before it is sent is one publish.
+    publish_home(workspace.org_id, workspace.id, event["user"])
+    db.session.commit()
 
 
 def on_app_uninstalled(context: BoltContext) -> None:
@@ -86,7 +101,9 @@ def _queue_click(job, ack: Ack, body: dict, context: BoltContext, **extra) -> No
     action = body["actions"][0]
     try:
         enqueue_durably(job, workspace_id=context[WORKSPACE_ID], value=action.get("value", ""),
-                        slack_user_id=body["user"]["id"], response_url=body["response_url"], **extra)
+                        slack_user_id=body["user"]["id"],
+                        # A click on the Home tab has no response_url: the tab itself is republished.
+                        response_url=body.get("response_url", ""), **extra)
     except Exception:  # both stores down: a non-2xx makes Slack show the clicker that it failed
         log.exception("%s click by %s could not be queued", action.get("action_id"), body["user"]["id"])
         raise
@@ -129,5 +146,6 @@ def register_listeners(bolt: App) -> None:
     bolt.action(APPROVE_REIMBURSEMENT)(on_approve)
     bolt.action(REJECT_REIMBURSEMENT)(on_reject)
     bolt.event("app_mention")(on_app_mention)
+    bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
     bolt.event("tokens_revoked")(on_tokens_revoked)
