@@ -121,3 +121,19 @@ class SlackSender:
         if state is not None:  # values typed into the message's input blocks
             payload["state"] = {"values": state}
         return self.send_form({"payload": json.dumps(payload)}, **options)
+
+    def view_submission(self, view: dict, values: dict, user_id: str = "U0001", team_id: str = "T0001",
+                        **options):
+        """Submit a modal the app opened (as the emulator holds it), with the values typed into its inputs:
+        values = {block_id: {action_id: {"type": "plain_text_input", "value": "..."}}}."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team_id, "domain": "acme"},
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "trigger_id": f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "view": {**view, "state": {"values": values}},
+            "response_urls": [],
+        }
+        return self.send_form({"payload": json.dumps(payload)}, **options)

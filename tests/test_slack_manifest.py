@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from app.slack.actions import BUTTONS
+from app.slack.actions import BUTTONS, VIEWS
 from app.slack.ingress.bolt_app import build_bolt_app
 from app.slack.manifest import build_manifest
 
@@ -35,6 +35,7 @@ def test_the_manifest_lists_exactly_what_the_bolt_app_handles(app):
     assert listens["events"] == set(manifest["settings"]["event_subscriptions"]["bot_events"])
     # Buttons and modals need interactivity; Slack's manifest has no list of action ids, our code has one.
     assert listens["actions"] == set(BUTTONS)
+    assert listens["views"] == set(VIEWS)
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] == ("app_home_opened" in listens["events"])
 

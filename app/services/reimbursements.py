@@ -132,8 +132,8 @@ class Decision:
     request: ReimbursementRequest
 
 
-def decide(request_id: int, actor: User, approve: bool, reason: str | None = None) -> Decision:
-    """Approve or reject a pending request, once: the first decision wins, races included."""
+def request_to_decide(request_id: int, actor: User) -> ReimbursementRequest:
+    """The request, if actor may decide it (decided or not); else ReimbursementError saying why not."""
     request = db.session.get(ReimbursementRequest, request_id)
     if request is None or request.org_id != actor.org_id:
         raise ReimbursementError("This reimbursement request does not exist.", 404)
@@ -143,6 +143,12 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
     if not may_decide(request, actor):
         raise ReimbursementError(f"Only {request.approver.name} (the assigned approver) or an admin can decide "
                                  "this request.", 403)
+    return request
+
+
+def decide(request_id: int, actor: User, approve: bool, reason: str | None = None) -> Decision:
+    """Approve or reject a pending request, once: the first decision wins, races included."""
+    request = request_to_decide(request_id, actor)
     values = {"status": "approved" if approve else "rejected", "decided_by_id": actor.id, "decided_at": utcnow()}
     if not approve:
         reason = (reason or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")

@@ -18,6 +18,8 @@ BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
 BUTTONS = (ACKNOWLEDGE_ALERT, CREATE_TICKET, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT)
+REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
+VIEWS = (REJECT_MODAL,)
 # The Events API events the app subscribes to (the manifest's bot_events).
 EVENTS = ("app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked")
 

@@ -1,6 +1,7 @@
 """Bolt listeners: verify who and what, acknowledge, and queue the work. No Slack calls here."""
 from __future__ import annotations
 
+import json
 import logging
 
 from slack_bolt import Ack, App
@@ -14,14 +15,18 @@ from app.slack.actions import (
     APPROVE_REIMBURSEMENT,
     COMMANDS,
     CREATE_TICKET,
+    REJECT_MODAL,
     REJECT_REIMBURSEMENT,
     typed_reason,
 )
+from app.slack.blocks.modals import NO_REASON, REJECT_REASON_ACTION, REJECT_REASON_BLOCK
+from app.slack.ingress.dedupe import delivery_key, forget_delivery
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
-from jobs import enqueue_durably
+from jobs import enqueue, enqueue_durably
+from jobs.modals import open_reject_modal
 from jobs.alerts import acknowledge_from_slack
 from jobs.commands import run_command
 from jobs.reimbursements import decide_from_slack
@@ -133,8 +138,36 @@ def on_approve(ack: Ack, body: dict, context: BoltContext) -> None:
 
 
 def on_reject(ack: Ack, body: dict, context: BoltContext) -> None:
-    """Reject clicked on a reimbursement DM (with the reason typed above it, if any)."""
-    _queue_click(decide_from_slack, ack, body, context, approve=False, reason=_reason(body))
+    """Reject clicked: a job opens the Reject-with-a-reason modal at once (DMs posted before the modal, with
+    their reason typed inline, are decided as they were)."""
+    if _reason(body):
+        _queue_click(decide_from_slack, ack, body, context, approve=False, reason=_reason(body))
+        return
+    # Not durable on purpose: a modal opened after Redis comes back would be long past the trigger's
+    # 3 seconds. At the front of the queue, so no backlog of sends delays it.
+    enqueue(open_reject_modal, workspace_id=context[WORKSPACE_ID], value=body["actions"][0].get("value", ""),
+            slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
+            trigger_id=body.get("trigger_id", ""), at_front=True, retry=None)
+    ack()
+
+
+def on_reject_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Reject modal was submitted: a reason is required; the decision itself is made by a job."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        metadata = {}
+    metadata = metadata if isinstance(metadata, dict) else {}
+    values = ((view.get("state") or {}).get("values") or {}).get(REJECT_REASON_BLOCK) or {}
+    reason = typed_reason((values.get(REJECT_REASON_ACTION) or {}).get("value")).strip()
+    if not reason:
+        forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
+        ack(response_action="errors", errors={REJECT_REASON_BLOCK: NO_REASON})
+        return
+    response_url = metadata.get("response_url") if isinstance(metadata.get("response_url"), str) else ""
+    enqueue_durably(decide_from_slack, workspace_id=context[WORKSPACE_ID], value=str(metadata.get("request", "")),
+                    slack_user_id=body["user"]["id"], response_url=response_url, approve=False, reason=reason)
+    ack()
 
 
 def register_listeners(bolt: App) -> None:
@@ -145,6 +178,7 @@ def register_listeners(bolt: App) -> None:
     bolt.action(CREATE_TICKET)(on_create_ticket)
     bolt.action(APPROVE_REIMBURSEMENT)(on_approve)
     bolt.action(REJECT_REIMBURSEMENT)(on_reject)
+    bolt.view_submission(REJECT_MODAL)(on_reject_submitted)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
