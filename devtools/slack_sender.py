@@ -98,7 +98,7 @@ class SlackSender:
                response_url: str | None = None, channel_id: str = "C0001",
                message_ts: str = "1700000000.000100", is_ephemeral: bool = False, action_ts: str | None = None,
                state: dict | None = None, block_id: str = "b", message: dict | None = None,
-               channel_name: str = "alerts", **options):
+               channel_name: str = "alerts", trigger_id: str | None = None, **options):
         """Send a block_actions click on a button, as Slack does (form field `payload`).
 
         message is the clicked message as Slack includes it (not for ephemeral messages).
@@ -110,7 +110,7 @@ class SlackSender:
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
                           "is_ephemeral": is_ephemeral},
-            "trigger_id": f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
             "team": {"id": team_id, "domain": "acme"},
             "channel": {"id": channel_id, "name": channel_name},
             "message": message or {"ts": message_ts, "type": "message"},

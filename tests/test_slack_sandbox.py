@@ -248,3 +248,38 @@ def test_the_sandbox_does_not_start_in_production():
                           env={**os.environ, "TOKTRA_ENV": "production"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "The Slack sandbox is for local runs only; it does not start with TOKTRA_ENV=production." in done.stderr
+
+
+def test_a_modal_the_app_opens_is_shown_to_the_clicker_and_submitted_with_its_inputs(sandbox):
+    modal = {"type": "modal", "callback_id": "why", "title": {"type": "plain_text", "text": "Reject request"},
+             "submit": {"type": "plain_text", "text": "Reject"}, "close": {"type": "plain_text", "text": "Cancel"},
+             "blocks": [{"type": "input", "block_id": "reject-reason", "label": {"type": "plain_text", "text": "Reason"},
+                         "element": {"type": "plain_text_input", "action_id": "reason"}}]}
+
+    def open_modal(payload):
+        if payload["type"] == "block_actions":
+            requests.post(emulator.url + "api/views.open", timeout=5, json={"trigger_id": payload["trigger_id"],
+                                                                            "view": modal},
+                          headers={"Authorization": f"Bearer {emulator.team.bot_token}"})
+
+    app = StandInApp(open_modal, ack={"response_action": "errors", "errors": {"reject-reason": "Give a reason."}})
+    emulator = sandbox(app.url)
+    posted = requests.post(emulator.url + "api/chat.postMessage", timeout=5, headers={
+        "Authorization": f"Bearer {emulator.team.bot_token}"}, json={"channel": "U0MANAGER", "text": "Request", "blocks": [
+            {"type": "actions", "block_id": "req-1", "elements": [{"type": "button", "action_id": "reject", "value": "1",
+                                                                   "text": {"type": "plain_text", "text": "Reject"}}]}]}
+                           ).json()
+    emulator.click("U0MANAGER", "D0MANAGER", posted["ts"], {"action_id": "reject", "block_id": "req-1", "value": "1"})
+    shown = _wait_for(lambda: emulator.view("U0MANAGER", "D0MANAGER")["modal"])
+    assert shown["title"] == "Reject request" and shown["submit"] == "Reject"
+    assert 'data-action-id="reason"' in shown["html"]
+    assert emulator.view("U0BOB", "D0BOB")["modal"] is None  # only the clicker sees it
+    typed = {"reject-reason": {"reason": {"type": "plain_text_input", "value": "Too much"}}}
+    assert emulator.submit_modal("U0MANAGER", shown["id"], typed) == {"errors": {"reject-reason": "Give a reason."}}
+    assert emulator.view("U0MANAGER", "D0MANAGER")["modal"]["id"] == shown["id"]  # still open, as in Slack
+    app.ack = None
+    assert emulator.submit_modal("U0MANAGER", shown["id"], typed) == {"ok": True}
+    submitted = app.received[-1]
+    assert submitted["type"] == "view_submission" and submitted["user"]["id"] == "U0MANAGER"
+    assert submitted["view"]["state"]["values"] == typed
+    assert emulator.view("U0MANAGER", "D0MANAGER")["modal"] is None

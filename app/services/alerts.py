@@ -113,12 +113,22 @@ def recent_alerts(org: Organization, severity: str | None = None, limit: int = 1
     return list(db.session.scalars(query))
 
 
-def acknowledge_alert(alert_id: int, actor: User) -> tuple[bool, Alert | None]:
-    """Acknowledge an open alert of actor's organization; (True, alert) for the one click that wins."""
+ACK_REASONS = {"false_positive": "False positive", "approved_exception": "Approved exception",
+               "needs_follow_up": "Needs follow-up"}
+MAX_ACK_NOTE = 2000
+
+
+def acknowledge_alert(alert_id: int, actor: User, reason: str | None = None,
+                      note: str | None = None) -> tuple[bool, Alert | None]:
+    """Acknowledge an open alert of actor's organization, optionally with a reason (ACK_REASONS) and a note;
+    (True, alert) for the one click that wins."""
+    if reason is not None and reason not in ACK_REASONS:
+        raise ValueError(f"reason must be one of {', '.join(ACK_REASONS)}")
     result = db.session.execute(
         sa.update(Alert)
         .where(Alert.id == alert_id, Alert.org_id == actor.org_id, Alert.status == "open")
-        .values(status="acknowledged", acknowledged_by_id=actor.id, acknowledged_at=utcnow())
+        .values(status="acknowledged", acknowledged_by_id=actor.id, acknowledged_at=utcnow(), ack_reason=reason,
+                ack_note=((note or "").strip()[:MAX_ACK_NOTE] or None) if reason else None)
     )
     if result.rowcount == 1:
         refresh_messages(ALERT_CARD, alert_id)  # every channel copy shows who acknowledged, in this transaction

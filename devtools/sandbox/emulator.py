@@ -13,13 +13,14 @@ import hashlib
 import itertools
 import json
 import re
+import secrets
 from html import escape
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from devtools.sandbox.blocks import render_message
+from devtools.sandbox.blocks import render_blocks, render_message
 from devtools.sandbox.mrkdwn import to_html
 from devtools.sandbox.workspace import CHANNELS, TEAM_ID, USERS, load_demo_workspace
 from devtools.slack_emulator import SlackEmulator
@@ -53,6 +54,8 @@ class SandboxEmulator(SlackEmulator):
         self.sender = SlackSender(signing_secret, self.app_url)
         self._contexts: dict[str, ResponseContext] = {}
         self._sequence = itertools.count(1)
+        self._trigger_users: dict[str, str] = {}  # trigger_id of a click -> who clicked (whose modal it opens)
+        self._closed_modals: set[str] = set()
         self.team = load_demo_workspace(self)
         for user in USERS:  # everyone has a DM with Toktra, as after installing the app
             self._open_im(self.team, self._users[user.id])
@@ -161,13 +164,44 @@ class SandboxEmulator(SlackEmulator):
             ephemeral = "to_user" in message
             message = copy.deepcopy(message)
         response_url = self._response_url(ResponseContext(channel.id, user.id, message_ts, ephemeral))
+        trigger_id = f"{next(self._sequence)}.{secrets.token_hex(6)}"
+        with self._lock:
+            self._trigger_users[trigger_id] = user.id
         response = self._forward(
             self.sender.action, str(action.get("action_id", "")), str(action.get("value", "")), user_id=user.id,
             team_id=TEAM_ID, channel_id=channel.id, message_ts=message_ts, is_ephemeral=ephemeral,
             response_url=response_url, state=state or None, block_id=str(action.get("block_id", "")),
+            trigger_id=trigger_id,
             message=None if ephemeral else {k: v for k, v in message.items() if v is not None},
             channel_name="directmessage" if channel.is_im else channel.name)
         self._app_answered(response, channel.id, user.id, "That click")
+
+    def open_modal(self, user_id: str) -> dict | None:
+        """The modal the app opened for this person's latest click that is still open, if any."""
+        with self._lock:
+            mine = [m for m in self._modals.values()
+                    if self._trigger_users.get(m.get("trigger_id")) == user_id and m["id"] not in self._closed_modals]
+            return copy.deepcopy(mine[-1]) if mine else None
+
+    def submit_modal(self, user_id: str, view_id: str, state: dict) -> dict:
+        """Submit a modal with the values typed into it; {"errors": {...}} when the app refuses them."""
+        user = self._user(user_id)
+        modal = self.open_modal(user.id)
+        if modal is None or modal["id"] != view_id:
+            raise SandboxInputError(f"no open modal {view_id!r} for {user.id}")
+        response = self._forward(self.sender.view_submission, modal, state, user_id=user.id, team_id=TEAM_ID)
+        if response is None or response.status_code != 200:
+            raise SandboxInputError("Toktra did not accept the form (is the app running?)")
+        answer = response.json() if response.content else {}
+        if isinstance(answer, dict) and answer.get("response_action") == "errors":
+            return {"errors": answer.get("errors") or {}}
+        self.close_modal(user.id, view_id)
+        return {"ok": True}
+
+    def close_modal(self, user_id: str, view_id: str) -> None:
+        """The person closed (or submitted) the modal."""
+        with self._lock:
+            self._closed_modals.add(view_id)
 
     def _find(self, channel_id: str, ts: str, user_id: str | None = None) -> dict | None:
         for message in self._messages.get(channel_id, []):
@@ -239,9 +273,18 @@ class SandboxEmulator(SlackEmulator):
             "conversation": {"id": current, "name": "Toktra" if channel.is_im else channel.name,
                              "kind": "im" if channel.is_im else "channel", "topic": topic},
             "html": html,
+            "modal": self._modal_json(user.id),
         }
         view["version"] = hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()
         return view
+
+    def _modal_json(self, user_id: str) -> dict | None:
+        modal = self.open_modal(user_id)
+        if modal is None:
+            return None
+        text = lambda name: (modal.get(name) or {}).get("text", "")  # noqa: E731 - a tiny local accessor
+        return {"id": modal["id"], "title": text("title"), "submit": text("submit"), "close": text("close") or "Cancel",
+                "html": render_blocks(modal.get("blocks") or [], self)}
 
     def _sidebar(self, user_id: str) -> list[dict]:
         items = []

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 
-from slack_sdk.models.blocks import InputBlock, PlainTextInputElement
+from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
 from slack_sdk.models.views import View
 
-from app.models import ReimbursementRequest
-from app.slack.actions import REASON_LIMIT, REJECT_MODAL
-from app.slack.blocks.cards import context, section
+from app.models import Alert, ReimbursementRequest
+from app.services.alerts import ACK_REASONS, MAX_ACK_NOTE
+from app.slack.actions import ACKNOWLEDGE_MODAL, REASON_LIMIT, REJECT_MODAL
+from app.slack.blocks.cards import SEVERITY_EMOJI, context, section
 from app.slack.blocks.format import clip
 
 REJECT_REASON_BLOCK = "reject-reason"
@@ -34,5 +35,32 @@ def render_reject_modal(request: ReimbursementRequest, response_url: str) -> dic
                        element=PlainTextInputElement(action_id=REJECT_REASON_ACTION, multiline=True, min_length=1,
                                                      max_length=REASON_LIMIT)),
             context(f"{request.employee.name} is told it was rejected, with this reason."),
+        ],
+    ).to_dict()
+
+
+ACK_REASON_BLOCK = "ack-reason"
+ACK_REASON_ACTION = "reason"
+ACK_NOTE_BLOCK = "ack-note"
+ACK_NOTE_ACTION = "note"
+NO_ACK_REASON = "Choose why you acknowledge this alert."
+
+
+def render_acknowledge_modal(alert: Alert, metadata: str) -> dict:
+    """Acknowledge with a reason (false positive, approved exception, needs follow-up) and an optional note."""
+    summary = f"{SEVERITY_EMOJI[alert.severity]} *{clip(alert.policy, 200)}*\n{clip(alert.title, 500)}"
+    return View(
+        type="modal", callback_id=ACKNOWLEDGE_MODAL, title="Acknowledge alert", submit="Acknowledge",
+        close="Cancel", private_metadata=metadata,
+        blocks=[
+            section(summary),
+            InputBlock(block_id=ACK_REASON_BLOCK, label="Reason",
+                       element=StaticSelectElement(action_id=ACK_REASON_ACTION, placeholder="Choose a reason",
+                                                   options=[Option(value=key, label=label)
+                                                            for key, label in ACK_REASONS.items()])),
+            InputBlock(block_id=ACK_NOTE_BLOCK, label="Note", optional=True,
+                       element=PlainTextInputElement(action_id=ACK_NOTE_ACTION, multiline=True,
+                                                     max_length=MAX_ACK_NOTE)),
+            context("The reason is shown on every copy of the alert's card and in the dashboard."),
         ],
     ).to_dict()

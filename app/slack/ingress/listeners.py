@@ -10,8 +10,11 @@ from slack_bolt.context import BoltContext
 from app.extensions import db
 from app.models import SlackWorkspace
 from app.services.home import publish_home
+from app.services.alerts import ACK_REASONS
 from app.slack.actions import (
     ACKNOWLEDGE_ALERT,
+    ACKNOWLEDGE_MODAL,
+    ACKNOWLEDGE_WITH_REASON,
     APPROVE_REIMBURSEMENT,
     COMMANDS,
     CREATE_TICKET,
@@ -19,14 +22,23 @@ from app.slack.actions import (
     REJECT_REIMBURSEMENT,
     typed_reason,
 )
-from app.slack.blocks.modals import NO_REASON, REJECT_REASON_ACTION, REJECT_REASON_BLOCK
+from app.slack.blocks.modals import (
+    ACK_NOTE_ACTION,
+    ACK_NOTE_BLOCK,
+    ACK_REASON_ACTION,
+    ACK_REASON_BLOCK,
+    NO_ACK_REASON,
+    NO_REASON,
+    REJECT_REASON_ACTION,
+    REJECT_REASON_BLOCK,
+)
 from app.slack.ingress.dedupe import delivery_key, forget_delivery
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue, enqueue_durably
-from jobs.modals import open_reject_modal
+from jobs.modals import open_acknowledge_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack
 from jobs.commands import run_command
 from jobs.reimbursements import decide_from_slack
@@ -121,6 +133,55 @@ def on_acknowledge(ack: Ack, body: dict, context: BoltContext) -> None:
     _queue_click(acknowledge_from_slack, ack, body, context, is_ephemeral=is_ephemeral)
 
 
+def on_acknowledge_with_reason(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Acknowledge with reason clicked: a job opens its modal at once (see on_reject)."""
+    _open_modal(open_acknowledge_modal, ack, body, context,
+                is_ephemeral=bool((body.get("container") or {}).get("is_ephemeral")))
+
+
+def on_acknowledge_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Acknowledge modal was submitted: a reason is required, the note is optional."""
+    metadata = _metadata(view)
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = (((values.get(ACK_REASON_BLOCK) or {}).get(ACK_REASON_ACTION) or {}).get("selected_option") or {})
+    reason = chosen.get("value") if isinstance(chosen, dict) else None
+    if reason not in ACK_REASONS:
+        forget_delivery(delivery_key(body) or "")
+        ack(response_action="errors", errors={ACK_REASON_BLOCK: NO_ACK_REASON})
+        return
+    note = typed_reason(((values.get(ACK_NOTE_BLOCK) or {}).get(ACK_NOTE_ACTION) or {}).get("value"))
+    enqueue_durably(acknowledge_from_slack, workspace_id=context[WORKSPACE_ID], value=_text(metadata, "value"),
+                    slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"),
+                    is_ephemeral=metadata.get("is_ephemeral") is True, reason=reason, note=note)
+    ack()
+
+
+def _metadata(view: dict) -> dict:
+    """A modal's private_metadata (ours: a JSON object), or {} when it is not readable."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _text(metadata: dict, name: str) -> str:
+    value = metadata.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _open_modal(job, ack: Ack, body: dict, context: BoltContext, **extra) -> None:
+    """Queue the job that opens a modal with this click's trigger_id, then acknowledge.
+
+    Not durable on purpose: a modal opened after Redis comes back would be long past the trigger's
+    3 seconds. At the front of the queue, so no backlog of sends delays it.
+    """
+    enqueue(job, workspace_id=context[WORKSPACE_ID], value=body["actions"][0].get("value", ""),
+            slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
+            trigger_id=body.get("trigger_id", ""), at_front=True, retry=None, **extra)
+    ack()
+
+
 def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
     """Create ticket clicked on an alert card."""
     _queue_click(create_ticket_from_slack, ack, body, context)
@@ -143,30 +204,21 @@ def on_reject(ack: Ack, body: dict, context: BoltContext) -> None:
     if _reason(body):
         _queue_click(decide_from_slack, ack, body, context, approve=False, reason=_reason(body))
         return
-    # Not durable on purpose: a modal opened after Redis comes back would be long past the trigger's
-    # 3 seconds. At the front of the queue, so no backlog of sends delays it.
-    enqueue(open_reject_modal, workspace_id=context[WORKSPACE_ID], value=body["actions"][0].get("value", ""),
-            slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
-            trigger_id=body.get("trigger_id", ""), at_front=True, retry=None)
-    ack()
+    _open_modal(open_reject_modal, ack, body, context)
 
 
 def on_reject_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     """The Reject modal was submitted: a reason is required; the decision itself is made by a job."""
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        metadata = {}
-    metadata = metadata if isinstance(metadata, dict) else {}
+    metadata = _metadata(view)
     values = ((view.get("state") or {}).get("values") or {}).get(REJECT_REASON_BLOCK) or {}
     reason = typed_reason((values.get(REJECT_REASON_ACTION) or {}).get("value")).strip()
     if not reason:
         forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
         ack(response_action="errors", errors={REJECT_REASON_BLOCK: NO_REASON})
         return
-    response_url = metadata.get("response_url") if isinstance(metadata.get("response_url"), str) else ""
     enqueue_durably(decide_from_slack, workspace_id=context[WORKSPACE_ID], value=str(metadata.get("request", "")),
-                    slack_user_id=body["user"]["id"], response_url=response_url, approve=False, reason=reason)
+                    slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"), approve=False,
+                    reason=reason)
     ack()
 
 
@@ -179,6 +231,8 @@ def register_listeners(bolt: App) -> None:
     bolt.action(APPROVE_REIMBURSEMENT)(on_approve)
     bolt.action(REJECT_REIMBURSEMENT)(on_reject)
     bolt.view_submission(REJECT_MODAL)(on_reject_submitted)
+    bolt.action(ACKNOWLEDGE_WITH_REASON)(on_acknowledge_with_reason)
+    bolt.view_submission(ACKNOWLEDGE_MODAL)(on_acknowledge_submitted)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)

@@ -15,6 +15,7 @@
     sidebar: "",
     html: "",
     shown: "",
+    modal: "",
   };
 
   function remember() {
@@ -123,6 +124,7 @@
     $("topic").textContent = view.conversation.topic || (view.conversation.kind === "im" ? "Your direct messages with Toktra" : "");
     $("message").placeholder = "Message " + (view.conversation.kind === "im" ? "Toktra" : "#" + view.conversation.name);
 
+    showModal(view.modal);
     if (view.html === state.html && !changedConversation) return;  // keep focus and typing in message inputs
     state.html = view.html;
     const box = $("messages");
@@ -132,6 +134,32 @@
     restoreValues(box, values);
     if (atBottom || changedConversation) box.scrollTop = box.scrollHeight;
   }
+
+  // A modal the app opened (views.open) for this person: shown over the page until submitted or closed.
+  function showModal(modal) {
+    const id = modal ? modal.id : "";
+    if (id === state.modal) return;  // keep what is being typed
+    state.modal = id;
+    $("modal").hidden = !modal;
+    if (!modal) return;
+    $("modal-title").textContent = modal.title;
+    $("modal-body").innerHTML = modal.html;
+    $("modal-errors").textContent = "";
+    $("modal-submit").textContent = modal.submit || "Submit";
+    $("modal-submit").hidden = !modal.submit;
+    $("modal-close").textContent = modal.close;
+  }
+
+  $("modal-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await post("/sandbox/api/modal", { user: state.user, view_id: state.modal, state: messageState($("modal-body")) });
+    if (answer.errors) $("modal-errors").textContent = Object.values(answer.errors).join(" ");
+    else refresh();
+  });
+  $("modal-close").addEventListener("click", async () => {
+    await post("/sandbox/api/modal", { user: state.user, view_id: state.modal, close: true });
+    refresh();
+  });
 
   function open(conversation) {
     state.conversation = conversation;
