@@ -122,6 +122,23 @@ class SlackSender:
             payload["state"] = {"values": state}
         return self.send_form({"payload": json.dumps(payload)}, **options)
 
+    def view_action(self, action_id: str, value: str, view: dict, user_id: str = "U0001", team_id: str = "T0001",
+                    block_id: str = "b", state: dict | None = None, trigger_id: str | None = None, **options):
+        """A click on a button of a view (the App Home tab): block_actions with a view container and no response_url."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": view.get("id", "")},
+            "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "team": {"id": team_id, "domain": "acme"},
+            "view": {**view, "state": {"values": state or {}}},
+            "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        return self.send_form({"payload": json.dumps(payload)}, **options)
+
     def view_submission(self, view: dict, values: dict, user_id: str = "U0001", team_id: str = "T0001",
                         **options):
         """Submit a modal the app opened (as the emulator holds it), with the values typed into its inputs:

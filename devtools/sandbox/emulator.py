@@ -27,6 +27,7 @@ from devtools.slack_emulator import SlackEmulator
 from devtools.slack_sender import SlackSender
 
 SLACKBOT = "USLACKBOT"
+HOME = "home"  # the sidebar's Toktra app: its Home tab
 COMMANDS = ("/toktra-usage", "/toktra-budget", "/toktra-alerts")
 MENTION = re.compile(r"@toktra\b", re.I)
 
@@ -153,9 +154,33 @@ class SandboxEmulator(SlackEmulator):
                                  channel_name="directmessage" if channel.is_im else channel.name)
         self._app_answered(response, channel_id, user_id, f"`{command}`")
 
-    def click(self, user_id: str, channel_id: str, message_ts: str, action: dict, state: dict | None = None) -> None:
-        """A click on a button of a message: a signed block_actions payload, with the message's input values."""
+    def open_home(self, user_id: str) -> None:
+        """The person opened Toktra's Home tab: Slack's app_home_opened event (the app publishes the view)."""
         user = self._user(user_id)
+        response = self._forward(self.sender.event, {"type": "app_home_opened", "user": user.id, "tab": "home",
+                                                     "channel": f"D{user.id[1:]}", "event_ts": self._new_ts()},
+                                 team_id=TEAM_ID)
+        if response is None or response.status_code != 200:
+            raise SandboxInputError(f"Toktra's app at {self.app_url} did not take the Home tab event. Is it running?")
+
+    def _click_home(self, user, action: dict, state: dict | None, trigger_id: str) -> None:
+        view = self.home_view(user.id, TEAM_ID)
+        if view is None:
+            raise SandboxInputError("Toktra has not published a Home tab for you yet")
+        response = self._forward(self.sender.view_action, str(action.get("action_id", "")),
+                                 str(action.get("value", "")), view, user_id=user.id, team_id=TEAM_ID,
+                                 block_id=str(action.get("block_id", "")), state=state, trigger_id=trigger_id)
+        if response is None or response.status_code != 200:
+            raise SandboxInputError("Toktra did not take that click (is the app running?)")
+
+    def click(self, user_id: str, channel_id: str, message_ts: str, action: dict, state: dict | None = None) -> None:
+        """A click on a button of a message (or of the Home tab): a signed block_actions payload, with input values."""
+        user = self._user(user_id)
+        trigger_id = f"{next(self._sequence)}.{secrets.token_hex(6)}"
+        with self._lock:
+            self._trigger_users[trigger_id] = user.id
+        if channel_id == HOME:
+            return self._click_home(user, action, state, trigger_id)
         channel = self._conversation(channel_id, user.id)
         with self._lock:
             message = self._find(channel.id, message_ts, user.id)
@@ -164,9 +189,6 @@ class SandboxEmulator(SlackEmulator):
             ephemeral = "to_user" in message
             message = copy.deepcopy(message)
         response_url = self._response_url(ResponseContext(channel.id, user.id, message_ts, ephemeral))
-        trigger_id = f"{next(self._sequence)}.{secrets.token_hex(6)}"
-        with self._lock:
-            self._trigger_users[trigger_id] = user.id
         response = self._forward(
             self.sender.action, str(action.get("action_id", "")), str(action.get("value", "")), user_id=user.id,
             team_id=TEAM_ID, channel_id=channel.id, message_ts=message_ts, is_ephemeral=ephemeral,
@@ -259,6 +281,8 @@ class SandboxEmulator(SlackEmulator):
         with self._lock:
             conversations = self._sidebar(user.id)
             ids = [c["id"] for c in conversations]
+            if channel_id == HOME:
+                return self._home_page(user, conversations)
             current = channel_id if channel_id in ids else ids[0]
             if channel_id not in ids and channel_id in self._channels and self._channels[channel_id].is_im:
                 current = next(c["id"] for c in conversations if c["kind"] == "im")  # another person's DM: yours
@@ -275,6 +299,19 @@ class SandboxEmulator(SlackEmulator):
             "html": html,
             "modal": self._modal_json(user.id),
         }
+        view["version"] = hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()
+        return view
+
+    def _home_page(self, user, conversations: list[dict]) -> dict:
+        home = self.home_view(user.id, TEAM_ID)
+        if home is None:
+            html = '<div class="empty">Toktra is preparing your Home tab…</div>'
+        else:
+            html = f'<div class="msg home" data-ts="{HOME}">{render_blocks(home.get("blocks") or [], self)}</div>'
+        view = {"me": user.id, "people": [{"id": u.id, "name": u.name, "role": u.role, "email": u.email} for u in USERS],
+                "conversations": conversations,
+                "conversation": {"id": HOME, "name": "Toktra", "kind": HOME, "topic": "Home"},
+                "html": html, "modal": self._modal_json(user.id)}
         view["version"] = hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()
         return view
 
@@ -295,7 +332,8 @@ class SandboxEmulator(SlackEmulator):
             latest = max((m.get("edited", {}).get("ts") or m["ts"] for m in messages), default="")
             items.append({"id": channel.id, "name": "Toktra" if channel.is_im else channel.name,
                           "kind": "im" if channel.is_im else "channel", "latest": latest})
-        return sorted(items, key=lambda c: (c["kind"] == "im", c["name"]))
+        items.append({"id": HOME, "name": "Toktra (Home)", "kind": HOME, "latest": ""})
+        return sorted(items, key=lambda c: (c["kind"] != "channel", c["kind"] == "im", c["name"]))
 
     def _visible_messages(self, channel_id: str, user_id: str) -> list[dict]:
         own = [m for m in self._ephemeral.get(channel_id, []) if m.get("to_user") == user_id]

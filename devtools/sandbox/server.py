@@ -75,6 +75,9 @@ class SandboxHandler(_Handler):
                     emulator.click(body.get("user"), body.get("conversation"), str(body.get("message_ts", "")),
                                    action, state)
                 return self._json(200, {"ok": True})
+            if http_method == "POST" and path == "/sandbox/api/home":
+                emulator.open_home(self._json_body().get("user"))
+                return self._json(200, {"ok": True})
             if http_method == "POST" and path == "/sandbox/api/modal":
                 body = self._json_body()
                 if body.get("close"):

@@ -84,7 +84,7 @@
     const a = document.createElement("a");
     a.href = "#";
     a.dataset.conversation = c.id;
-    a.textContent = c.kind === "im" ? c.name : "# " + c.name;
+    a.textContent = c.kind === "channel" ? "# " + c.name : c.name;
     if (c.id === current) a.classList.add("active");
     else if (c.latest && c.latest > (state.seen[c.id] || "")) a.classList.add("unread");
     li.appendChild(a);
@@ -117,10 +117,12 @@
       const channels = $("channels"), dms = $("dms");
       channels.innerHTML = "";
       dms.innerHTML = "";
-      view.conversations.forEach((c) => (c.kind === "im" ? dms : channels).appendChild(conversationItem(c, state.conversation)));
+      view.conversations.forEach((c) => (c.kind === "channel" ? channels : dms).appendChild(conversationItem(c, state.conversation)));
     }
 
-    $("title").textContent = view.conversation.kind === "im" ? view.conversation.name : "# " + view.conversation.name;
+    const home = view.conversation.kind === "home";
+    $("composer").hidden = home;  // the Home tab has no message box
+    $("title").textContent = view.conversation.kind === "channel" ? "# " + view.conversation.name : view.conversation.name;
     $("topic").textContent = view.conversation.topic || (view.conversation.kind === "im" ? "Your direct messages with Toktra" : "");
     $("message").placeholder = "Message " + (view.conversation.kind === "im" ? "Toktra" : "#" + view.conversation.name);
 
@@ -162,6 +164,7 @@
   });
 
   function open(conversation) {
+    if (conversation === "home") post("/sandbox/api/home", { user: state.user });  // Slack's app_home_opened
     state.conversation = conversation;
     state.version = "";
     document.body.classList.remove("sidebar-open");
