@@ -133,3 +133,14 @@ def test_the_messages_tab_publishes_nothing(signed, slack, run_worker, people):
                   "event_ts": "1700000000.000100"})
     run_worker()
     assert slack.calls_to("views.publish") == []
+
+
+def test_a_home_tab_that_could_not_be_published_is_tried_again_when_opened_again(signed, slack, run_worker, people):
+    slack.fail("views.publish", error="invalid_arguments")  # refused once: the message is given up
+    open_home(signed, "U0001")
+    run_worker()
+    [home] = db.session.query(OutboxMessage).filter_by(kind="home_view").all()
+    assert home.state == "failed" and slack.home_view("U0001") is None
+    open_home(signed, "U0001")
+    run_worker()
+    assert "Toktra for Ada Admin" in shown(slack.home_view("U0001"))

@@ -105,20 +105,24 @@ def refresh_message(key: str) -> int:
     """The message with this key is sent again with the current state (as refresh_messages, for one message).
 
     Refreshing a message that is still waiting changes nothing: the one send to come shows the latest state.
+    One that had failed is tried afresh, since someone asked for it again.
     """
-    return _refresh(OutboxMessage.key == key)
+    return _refresh(OutboxMessage.key == key, revive_failed=True)
 
 
-def _refresh(*where) -> int:
+def _refresh(*where, revive_failed: bool = False) -> int:
     now = utcnow()
     db.session.info[_WAKE_FLAG] = True
+    states = ("pending", "sending", "posting", "sent") + (("failed",) if revive_failed else ())
+    resend = OutboxMessage.state.in_(("sent", "failed"))
     return db.session.execute(
         sa.update(OutboxMessage)
-        .where(*where, OutboxMessage.state.in_(("pending", "sending", "posting", "sent")))
+        .where(*where, OutboxMessage.state.in_(states))
         .values(version=OutboxMessage.version + 1,
-                state=sa.case((OutboxMessage.state == "sent", "pending"), else_=OutboxMessage.state),
-                not_before=sa.case((OutboxMessage.state == "sent", now), else_=OutboxMessage.not_before),
-                dispatched_at=sa.case((OutboxMessage.state == "sent", None), else_=OutboxMessage.dispatched_at))
+                state=sa.case((resend, "pending"), else_=OutboxMessage.state),
+                attempts=sa.case((OutboxMessage.state == "failed", 0), else_=OutboxMessage.attempts),
+                not_before=sa.case((resend, now), else_=OutboxMessage.not_before),
+                dispatched_at=sa.case((resend, None), else_=OutboxMessage.dispatched_at))
         .execution_options(synchronize_session=False)
     ).rowcount
 
