@@ -12,7 +12,7 @@ from app.services.alerts import acknowledge_alert, fire_alert
 from app.services.periods import current_period
 from app.services.reimbursements import submit_request
 from app.services.usage import ingest_usage
-from app.slack.actions import ACKNOWLEDGE_ALERT, APPROVE_REIMBURSEMENT, alert_button_value
+from app.slack.actions import ACKNOWLEDGE_ALERT, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, alert_button_value
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_an_approver_sees_the_requests_waiting_and_approves_from_home(signed, sl
     assert ("Approve", str(request.id)) in buttons(view)
 
     # Slack sends Home tab clicks without a response_url; the tab is republished with the decision.
-    response = signed.action(APPROVE_REIMBURSEMENT, str(request.id), user_id="U0002", channel_id="D0002")
+    response = signed.view_action(APPROVE_REIMBURSEMENT, str(request.id), view, user_id="U0002")
     assert response.status_code == 200
     run_worker()
     db.session.refresh(request)
@@ -120,7 +120,7 @@ def test_open_homes_are_republished_when_what_they_show_changes_and_changes_coal
         text = shown(slack.home_view(user))
         assert "Customer list pasted" in text and "Another key" not in text
     # Acknowledged from the Home tab itself (no response_url): every home drops it.
-    signed.action(ACKNOWLEDGE_ALERT, alert_button_value(first.id), user_id="U0004", channel_id="D0004")
+    signed.view_action(ACKNOWLEDGE_ALERT, alert_button_value(first.id), slack.home_view("U0004"), user_id="U0004")
     run_worker()
     assert "Customer list pasted" not in shown(slack.home_view("U0001"))
     assert "No open alerts about you" in shown(slack.home_view("U0004"))
@@ -144,3 +144,20 @@ def test_a_home_tab_that_could_not_be_published_is_tried_again_when_opened_again
     open_home(signed, "U0001")
     run_worker()
     assert "Toktra for Ada Admin" in shown(slack.home_view("U0001"))
+
+
+def test_an_approver_rejects_from_home_through_the_reason_modal(signed, slack, run_worker, people, org):
+    period = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    request = submit_request(org, people["alice"].email, "42.50", "USD", "ChatGPT Plus", period)
+    open_home(signed, "U0002")
+    run_worker()
+    home = slack.home_view("U0002")
+    assert signed.view_action(REJECT_REIMBURSEMENT, str(request.id), home, user_id="U0002").status_code == 200
+    run_worker()
+    [modal] = slack.modals()
+    signed.view_submission(modal, {"reject-reason": {"reason": {"type": "plain_text_input", "value": "Team plan."}}},
+                           user_id="U0002")
+    run_worker()
+    db.session.refresh(request)
+    assert (request.status, request.rejection_reason) == ("rejected", "Team plan.")
+    assert "waiting for you" not in shown(slack.home_view("U0002"))
