@@ -117,6 +117,20 @@ def connect_workspace(org_ref):
     click.echo(f"Connected Slack workspace {workspace.team_name} ({workspace.team_id}) to {org.name}.")
 
 
+@toktra_cli.command("slack-manifest")
+@click.option("--socket-mode", is_flag=True, help="For Socket Mode: no request URLs, socket_mode_enabled true.")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True,
+              help="JSON or YAML (Slack accepts either under Create New App → From an app manifest).")
+def slack_manifest(socket_mode, fmt):
+    """Print the Slack app manifest for this deployment (URLs from PUBLIC_BASE_URL), generated from the code."""
+    from flask import current_app
+
+    from app.slack.manifest import build_manifest, manifest_json, manifest_yaml
+
+    manifest = build_manifest(current_app.config, socket_mode=socket_mode)
+    click.echo(manifest_json(manifest) if fmt == "json" else manifest_yaml(manifest), nl=fmt == "json")
+
+
 @toktra_cli.command("dispatch")
 def dispatch():
     """Queue every outbox message that is due now (the worker's dispatcher does this continuously)."""

@@ -100,6 +100,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "SLACK_APP_TOKEN": env.get("SLACK_APP_TOKEN", ""),
         "SLACK_API_URL": env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
         "SLACK_SCOPES": env.get("SLACK_SCOPES", ""),
+        # Whether the Slack app has token rotation turned on (the generated manifest says so; rotation itself
+        # follows the tokens Slack hands out).
+        "SLACK_TOKEN_ROTATION": _choice(env, "SLACK_TOKEN_ROTATION", ("false", "true"), "false") == "true",
         # The outbox: Slack's pace per channel, and how the dispatcher treats jobs that vanish.
         "SLACK_CHANNEL_PACE_MS": _int(env, "SLACK_CHANNEL_PACE_MS", 1020),
         "OUTBOX_TICK_SECONDS": _float(env, "OUTBOX_TICK_SECONDS", 1.0),

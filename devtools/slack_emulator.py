@@ -25,7 +25,9 @@ logged to stdout with its full payload. response_url posts go to
 (READ_BACK_PATHS). devtools/sandbox adds the demo workspace and a Slack client page on top.
 
 Supported methods: auth.test, oauth.v2.access, chat.postMessage, chat.postEphemeral, chat.update,
-conversations.list, conversations.open, users.info, users.lookupByEmail, apps.connections.open.
+conversations.list, conversations.open, users.info, users.lookupByEmail, apps.connections.open,
+views.publish (Home tabs, per team and user), views.open and views.update (modals; views.open needs a
+trigger_id), each checking Slack's view limits (100 blocks, title 24 characters, the block limits).
 
 Faults for reliability tests: ``fail()`` answers an error (429 with a Retry-After that may be
 fractional, 5xx, ``{"ok": false, "error": "internal_error"}``...), ``drop_answers()`` posts the
@@ -53,6 +55,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100  # modals and Home tabs
+MAX_VIEW_TITLE = 24
+MAX_PRIVATE_METADATA = 3000
 MAX_TEXT = 40_000
 MAX_SECTION_TEXT = 3000
 MAX_SECTION_FIELDS = 10
@@ -68,11 +73,12 @@ MAX_PLACEHOLDER = 150
 MAX_INPUT_LABEL = 2000
 MAX_CONFIRM_TITLE = 100
 MAX_CONFIRM_TEXT = 300
-JSON_PARAMS = ("blocks", "attachments", "metadata")
+JSON_PARAMS = ("blocks", "attachments", "metadata", "view")
 NO_TOKEN_METHODS = {"oauth.v2.access"}
 APP_TOKEN_METHODS = {"apps.connections.open"}
 READ_BACK_PATHS = ["/_emulator/conversations", "/_emulator/users", "/_emulator/messages/<channel id or name>",
-                   "/_emulator/responses[/<name>]", "/_emulator/calls[?method=chat.postMessage]"]
+                   "/_emulator/responses[/<name>]", "/_emulator/calls[?method=chat.postMessage]",
+                   "/_emulator/views[?user=<user id>]"]
 
 
 class SlackError(Exception):
@@ -236,6 +242,8 @@ class SlackEmulator:
         self._ephemeral: dict[str, list[dict]] = {}
         self._responses: dict[str, list[dict]] = {}
         self._expired_response_urls: set[str] = set()
+        self._home_views: dict[tuple[str, str], dict] = {}  # (team id, user id) -> the published Home tab
+        self._modals: dict[str, dict] = {}  # view id -> the open modal (latest version)
         self._calls: list[Call] = []
         self._failures: list[Failure] = []
         self._last_ts_us = 0
@@ -496,6 +504,17 @@ class SlackEmulator:
         with self._lock:
             return copy.deepcopy(self._ephemeral.get(self._channel_id(channel), []))
 
+    def home_view(self, user_id: str, team_id: str | None = None) -> dict | None:
+        """The Home tab last published for a user (in one team, by default the first), or None."""
+        with self._lock:
+            team_id = team_id or self._default_team_id()
+            return copy.deepcopy(self._home_views.get((team_id, user_id)))
+
+    def modals(self) -> list[dict]:
+        """The modals opened so far (each as last updated), oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._modals.values()))
+
     def responses(self, name: str) -> list[dict]:
         """The JSON bodies posted to response_url(name), oldest first."""
         with self._lock:
@@ -515,6 +534,11 @@ class SlackEmulator:
                     return 404, {}, {"ok": False, "error": "channel_not_found", "channel": arg}
                 return 200, {}, {"channel": channel, "messages": self.messages(channel),
                                  "ephemeral": self.ephemeral_messages(channel)}
+            if kind == "views":
+                user = query.get("user")
+                return 200, {}, {"home": [{"team": t, "user": u, "view": v} for (t, u), v in self._home_views.items()
+                                          if user in (None, u)],
+                                 "modals": list(self._modals.values())}
             if kind == "responses":
                 names = [arg] if arg else list(self._responses)
                 return 200, {}, {"responses": {name: self.responses(name) for name in names}}
@@ -762,12 +786,12 @@ def _text_of(obj: Any) -> str:
     return obj.get("text", "") if isinstance(obj, dict) else str(obj or "")
 
 
-def _block_errors(blocks: Any) -> list[str]:
+def _block_errors(blocks: Any, max_blocks: int = MAX_BLOCKS) -> list[str]:
     """Slack-style error strings for a blocks array over the Block Kit limits (empty if valid)."""
     if not isinstance(blocks, list):
         return ["must be an array [json-pointer:/blocks]"]
-    if len(blocks) > MAX_BLOCKS:
-        return [f"must be less than {MAX_BLOCKS + 1} items [json-pointer:/blocks]"]
+    if len(blocks) > max_blocks:
+        return [f"must be less than {max_blocks + 1} items [json-pointer:/blocks]"]
     errors = []
     for i, block in enumerate(blocks):
         at = f"/blocks/{i}"
@@ -1030,6 +1054,70 @@ def _users_lookup_by_email(emu: SlackEmulator, team: Team, params: dict, basic) 
     raise SlackError("users_not_found")
 
 
+def _checked_view(params: dict, kind: str) -> dict:
+    """The view of a views.* call, or the SlackError Slack answers for one over its limits."""
+    view = params.get("view")
+    if not isinstance(view, dict):
+        raise SlackError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: view"]})
+    if view.get("type") != kind:
+        raise SlackError("invalid_arguments",
+                         response_metadata={"messages": [f"[ERROR] view type must be {kind} [json-pointer:/view/type]"]})
+    errors = _block_errors(view.get("blocks"), MAX_VIEW_BLOCKS)
+    if kind == "modal":
+        for name in ("title", "submit", "close"):
+            if len(_text_of(view.get(name))) > MAX_VIEW_TITLE:
+                errors.append(f"must be less than {MAX_VIEW_TITLE + 1} characters [json-pointer:/view/{name}/text]")
+        if not _text_of(view.get("title")):
+            errors.append("missing required field: title [json-pointer:/view/title]")
+    if len(str(view.get("private_metadata", ""))) > MAX_PRIVATE_METADATA:
+        errors.append(f"must be less than {MAX_PRIVATE_METADATA + 1} characters [json-pointer:/view/private_metadata]")
+    if errors:
+        raise SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]})
+    return copy.deepcopy(view)
+
+
+def _stored_view(emu: SlackEmulator, team: Team, view: dict, view_id: str | None = None) -> dict:
+    view_id = view_id or f"V{secrets.token_hex(5).upper()}"
+    return {**view, "id": view_id, "team_id": team.id, "app_id": team.app_id, "bot_id": team.bot_id,
+            "hash": secrets.token_hex(8), "state": {"values": {}}}
+
+
+def _views_publish(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """views.publish: replace a user's Home tab."""
+    user = emu._users.get(params.get("user_id") or "")
+    if user is None or not emu._visible(team, user):
+        raise SlackError("user_not_found")
+    view = _checked_view(params, "home")
+    previous = emu._home_views.get((team.id, user.id))
+    stored = _stored_view(emu, team, view, previous["id"] if previous else None)
+    emu._home_views[(team.id, user.id)] = stored
+    return {"view": copy.deepcopy(stored)}
+
+
+def _views_open(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """views.open: open a modal for the user whose interaction gave the trigger_id."""
+    if not params.get("trigger_id"):
+        raise SlackError("invalid_trigger_id")
+    view = _checked_view(params, "modal")
+    stored = _stored_view(emu, team, view)
+    stored["trigger_id"] = params["trigger_id"]
+    emu._modals[stored["id"]] = stored
+    return {"view": copy.deepcopy(stored)}
+
+
+def _views_update(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
+    """views.update: replace an open modal (by view_id or external_id)."""
+    found = emu._modals.get(params.get("view_id") or "") or next(
+        (m for m in emu._modals.values() if params.get("external_id") and
+         m.get("external_id") == params.get("external_id")), None)
+    if found is None:
+        raise SlackError("not_found")
+    view = _checked_view(params, "modal")
+    stored = {**_stored_view(emu, team, view, found["id"]), "trigger_id": found.get("trigger_id")}
+    emu._modals[found["id"]] = stored
+    return {"view": copy.deepcopy(stored)}
+
+
 def _apps_connections_open(emu: SlackEmulator, team: None, params: dict, basic) -> dict:
     """apps.connections.open: the (configurable) Socket Mode WebSocket URL."""
     return {"url": emu.socket_mode_url}
@@ -1046,6 +1134,9 @@ _METHODS: dict[str, Callable[..., dict]] = {
     "users.info": _users_info,
     "users.lookupByEmail": _users_lookup_by_email,
     "apps.connections.open": _apps_connections_open,
+    "views.publish": _views_publish,
+    "views.open": _views_open,
+    "views.update": _views_update,
 }
 
 

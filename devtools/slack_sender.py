@@ -98,7 +98,7 @@ class SlackSender:
                response_url: str | None = None, channel_id: str = "C0001",
                message_ts: str = "1700000000.000100", is_ephemeral: bool = False, action_ts: str | None = None,
                state: dict | None = None, block_id: str = "b", message: dict | None = None,
-               channel_name: str = "alerts", **options):
+               channel_name: str = "alerts", trigger_id: str | None = None, **options):
         """Send a block_actions click on a button, as Slack does (form field `payload`).
 
         message is the clicked message as Slack includes it (not for ephemeral messages).
@@ -110,7 +110,7 @@ class SlackSender:
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
                           "is_ephemeral": is_ephemeral},
-            "trigger_id": f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
             "team": {"id": team_id, "domain": "acme"},
             "channel": {"id": channel_id, "name": channel_name},
             "message": message or {"ts": message_ts, "type": "message"},
@@ -120,4 +120,37 @@ class SlackSender:
         }
         if state is not None:  # values typed into the message's input blocks
             payload["state"] = {"values": state}
+        return self.send_form({"payload": json.dumps(payload)}, **options)
+
+    def view_action(self, action_id: str, value: str, view: dict, user_id: str = "U0001", team_id: str = "T0001",
+                    block_id: str = "b", state: dict | None = None, trigger_id: str | None = None, **options):
+        """A click on a button of a view (the App Home tab): block_actions with a view container and no response_url."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": view.get("id", "")},
+            "trigger_id": trigger_id or f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "team": {"id": team_id, "domain": "acme"},
+            "view": {**view, "state": {"values": state or {}}},
+            "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        return self.send_form({"payload": json.dumps(payload)}, **options)
+
+    def view_submission(self, view: dict, values: dict, user_id: str = "U0001", team_id: str = "T0001",
+                        **options):
+        """Submit a modal the app opened (as the emulator holds it), with the values typed into its inputs:
+        values = {block_id: {action_id: {"type": "plain_text_input", "value": "..."}}}."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team_id, "domain": "acme"},
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+            "api_app_id": "A0001",
+            "token": "legacy-verification-token",
+            "trigger_id": f"{time.time_ns()}.{secrets.token_hex(4)}",
+            "view": {**view, "state": {"values": values}},
+            "response_urls": [],
+        }
         return self.send_form({"payload": json.dumps(payload)}, **options)

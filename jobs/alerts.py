@@ -8,7 +8,7 @@ import logging
 from app.extensions import db
 from app.models import AlertChannelRoute, Organization, SlackWorkspace
 from app.models.types import utcnow
-from app.services.alerts import acknowledge_alert, has_active_itsm, recent_alerts
+from app.services.alerts import ACK_REASONS, acknowledge_alert, has_active_itsm, recent_alerts
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, AlertButton, parse_alert_button
 from app.slack.arguments import ArgumentError, parse_alerts_args
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @reschedule_on_rate_limit
 def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
-                           is_ephemeral: bool) -> str:
+                           is_ephemeral: bool, reason: str | None = None, note: str | None = None) -> str:
     """Acknowledge an alert for the verified Slack user; the first click wins, later ones are told who won.
 
     The acknowledgement and the update of every channel copy are committed together first, so a dead
@@ -41,19 +41,23 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     if button is None:
         post_response(response_url, *cards.notice(INVALID_BUTTON))
         return "invalid button"
-    won, alert = acknowledge_alert(button.alert_id, user)
+    won, alert = acknowledge_alert(button.alert_id, user, reason if reason in ACK_REASONS else None, note)
     org = workspace.organization
     if alert is None:
         post_response_if_alive(response_url, *cards.notice("This alert no longer exists in Toktra."))
         return "missing"
     if not won:
-        by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
-        post_response_if_alive(response_url, *cards.notice(
-            f"This alert was already acknowledged by {by} at {when(alert.acknowledged_at, org.timezone)}."))
+        post_response_if_alive(response_url, *cards.notice(already_acknowledged(alert, org)))
         return "already acknowledged"
     if is_ephemeral:
         _replace_alert_list(org, response_url, button)
     return "acknowledged"
+
+
+def already_acknowledged(alert, org: Organization) -> str:
+    """What a late clicker is told."""
+    by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
+    return f"This alert was already acknowledged by {by} at {when(alert.acknowledged_at, org.timezone)}."
 
 
 def _replace_alert_list(org: Organization, response_url: str, button: AlertButton) -> None:

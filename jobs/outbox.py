@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
+from typing import Callable
 
 import redis
 from flask import Flask
@@ -17,6 +19,12 @@ from app.services import outbox
 from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
+from app.services.alerts import ALERT_CARD
+from app.services.home import HOME_VIEW
+from app.services.home_content import home_content
+from app.services.reimbursements import EMPLOYEE_NOTICE, REQUEST_DM
+from app.slack.blocks.home import render_home, render_home_without_account
+from app.slack.client.users import linked_email, no_account_message, toktra_user_for
 from app.services.alerts import has_active_itsm
 from app.services.delivery_health import ALARM_KIND, render_delivery_alarm
 from app.services.periods import period_for
@@ -36,6 +44,7 @@ from app.slack.client.web import (
     failure_in_words,
 )
 from jobs import QueueUnavailable, enqueue, queue_deferred_jobs
+from jobs.slack import MENTION_REPLY
 
 log = logging.getLogger(__name__)
 
@@ -43,31 +52,75 @@ class _Undeliverable(Exception):
     """The message cannot be sent (its subject or recipient is gone); str() says why."""
 
 
-def _render(message: OutboxMessage) -> tuple[str, list[dict]]:
-    """What the message shows now (its subject's current state): (fallback text, blocks)."""
-    if message.kind == "alert_card":
-        alert = db.session.get(Alert, message.subject_id)
-        if alert is None:
-            raise _Undeliverable("The alert was deleted.")
-        org = db.session.get(Organization, alert.org_id)
-        return cards.render_alert_card(alert, org.timezone, has_active_itsm(org))
-    if message.kind in ("reimbursement_request", "reimbursement_notice"):
-        request = db.session.get(ReimbursementRequest, message.subject_id)
-        if request is None:
-            raise _Undeliverable("The reimbursement request was deleted.")
-        org = request.employee.organization
-        period = period_for(request.period, org.timezone)
-        if message.kind == "reimbursement_notice":
-            return render_employee_notice(request, period.label, org.timezone)
-        usage = usage_summary(org, request.employee, period)
-        if request.status == "pending":
-            return render_request_dm(request, usage)
-        return render_decided_dm(request, usage, org.timezone)
-    if message.kind == "mention_reply":
-        return render_mention_help()
-    if message.kind == ALARM_KIND:
-        return render_delivery_alarm(message)
-    raise _Undeliverable(f"unknown message kind {message.kind}")
+def _render_alert_card(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    alert = db.session.get(Alert, message.subject_id)
+    if alert is None:
+        raise _Undeliverable("The alert was deleted.")
+    org = db.session.get(Organization, alert.org_id)
+    return cards.render_alert_card(alert, org.timezone, has_active_itsm(org))
+
+
+def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    request = db.session.get(ReimbursementRequest, message.subject_id)
+    if request is None:
+        raise _Undeliverable("The reimbursement request was deleted.")
+    org = request.employee.organization
+    period = period_for(request.period, org.timezone)
+    if message.kind == "reimbursement_notice":
+        return render_employee_notice(request, period.label, org.timezone)
+    usage = usage_summary(org, request.employee, period)
+    if request.status == "pending":
+        return render_request_dm(request, usage)
+    return render_decided_dm(request, usage, org.timezone)
+
+
+def _render_mention_reply(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    return render_mention_help()
+
+
+def _render_home(message: OutboxMessage, client: WorkspaceClient) -> dict:
+    workspace = db.session.get(SlackWorkspace, message.workspace_id)
+    user = toktra_user_for(workspace, message.recipient_user_id, client)
+    if user is None:
+        return render_home_without_account(no_account_message(workspace, linked_email(workspace,
+                                                                                        message.recipient_user_id)))
+    return render_home(home_content(user))
+
+
+def _render_delivery_alarm(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    return render_delivery_alarm(message)
+
+
+def _post_or_update(client: WorkspaceClient, message: OutboxMessage, rendered: tuple[str, list[dict]]):
+    """chat.postMessage the first time, chat.update of that message afterwards."""
+    text, blocks = rendered
+    if message.message_ts is None:
+        return client.chat_postMessage(channel=message.channel_id, text=text, blocks=blocks,
+                                       thread_ts=message.thread_ts, unfurl_links=False)
+    return client.chat_update(channel=message.channel_id, ts=message.message_ts, text=text, blocks=blocks)
+
+
+def _publish_view(client: WorkspaceClient, message: OutboxMessage, view: dict):
+    """views.publish replaces the person's Home tab: idempotent, so every send is the same call."""
+    return client.views_publish(user_id=message.recipient_user_id, view=view)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """How one kind of outbox message is rendered from its subject's current state, and sent."""
+
+    render: Callable[[OutboxMessage, WorkspaceClient], object]
+    send: Callable[[WorkspaceClient, OutboxMessage, object], object]
+
+
+SENDERS = {
+    ALERT_CARD: Sender(_render_alert_card, _post_or_update),
+    REQUEST_DM: Sender(_render_reimbursement, _post_or_update),
+    EMPLOYEE_NOTICE: Sender(_render_reimbursement, _post_or_update),
+    MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
+    HOME_VIEW: Sender(_render_home, _publish_view),
+    ALARM_KIND: Sender(_render_delivery_alarm, _post_or_update),
+}
 
 
 def _open_dm(message: OutboxMessage) -> tuple[SlackWorkspace, WorkspaceClient]:
@@ -103,17 +156,15 @@ def deliver(message_id: int) -> str:
         return "not due, or taken by another job"
     log_ids(org_id=message.org_id, workspace_id=message.workspace_id, outbox_message_id=message.id)
     try:
-        client = _open_dm(message)[1] if message.channel_id is None else _workspace_client(message)
+        sender = SENDERS.get(message.kind)
+        if sender is None:
+            raise _Undeliverable(f"unknown message kind {message.kind}")
+        dm = message.channel_id is None and message.recipient_email
+        client = _open_dm(message)[1] if dm else _workspace_client(message)
         free_at = outbox.take_slot(message, timing)
         if free_at is not None:
             return f"channel busy until {free_at.isoformat()}"
-        text, blocks = _render(message)
-        if message.message_ts is None:
-            response = client.chat_postMessage(channel=message.channel_id, text=text, blocks=blocks,
-                                               thread_ts=message.thread_ts, unfurl_links=False)
-        else:
-            response = client.chat_update(channel=message.channel_id, ts=message.message_ts, text=text,
-                                          blocks=blocks)
+        response = sender.send(client, message, sender.render(message, client))
     except SlackRateLimited as exc:
         outbox.record_rate_limited(message, exc.retry_after, exc.method)
         return f"rate limited for {exc.retry_after:g}s"
@@ -138,7 +189,7 @@ def deliver(message_id: int) -> str:
     outbox.record_sent(message, response.get("ts"))
     _after_sent(message)
     wake_dispatcher()  # the channel's next message, or a newer version of this one
-    return f"sent {message.message_ts}"
+    return f"sent {message.message_ts or message.kind}"
 
 
 def _give_up(message: OutboxMessage, words: str) -> None:

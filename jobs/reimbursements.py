@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from app.extensions import db
-from app.models import SlackWorkspace
+from app.models import SlackWorkspace, User
 from app.services.reimbursements import ReimbursementError, decide
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_request_id
@@ -16,10 +16,8 @@ from jobs.slack_retry import reschedule_on_rate_limit
 log = logging.getLogger(__name__)
 
 
-@reschedule_on_rate_limit
-def decide_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str, approve: bool,
-                      reason: str = "") -> str:
-    """Approve or Reject clicked in Slack, by the verified Slack user (never by what the button says)."""
+def clicked_request(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> tuple[User, int] | str:
+    """(the verified Toktra user, the request id) behind a reimbursement button, or why not (already told)."""
     workspace = db.session.get(SlackWorkspace, workspace_id)
     if workspace is None or not workspace.active:
         return "workspace gone"
@@ -30,6 +28,17 @@ def decide_from_slack(workspace_id: int, value: str, slack_user_id: str, respons
     if request_id is None:
         post_response(response_url, *cards.notice(INVALID_BUTTON))
         return "invalid button"
+    return actor, request_id
+
+
+@reschedule_on_rate_limit
+def decide_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str, approve: bool,
+                      reason: str = "") -> str:
+    """Approve or Reject clicked in Slack, by the verified Slack user (never by what the button says)."""
+    clicked = clicked_request(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    actor, request_id = clicked
     try:
         outcome = decide(request_id, actor, approve, reason)
     except ReimbursementError as exc:

@@ -13,6 +13,7 @@ from app.itsm import ItsmError, TicketRequest, client_for
 from app.models import Alert, ItsmConnector, SlackWorkspace, Ticket, User
 from app.models.types import utcnow
 from app.services.alerts import ALERT_CARD, active_connectors
+from app.services.home import refresh_homes
 from app.services.outbox import refresh_messages
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_alert_button
@@ -85,6 +86,7 @@ def open_ticket(alert: Alert, connector: ItsmConnector, user: User, tz: str, att
         return f"Could not create the {system} ticket: {exc.message}"
     ticket.state, ticket.external_key, ticket.external_id, ticket.url = "created", ref.key, ref.external_id, ref.url
     refresh_messages(ALERT_CARD, alert.id)  # every channel copy links the ticket, committed with it
+    refresh_homes(alert.org_id)
     db.session.commit()
     return f"Created {ref.key}: {ref.url}"
 
@@ -96,10 +98,8 @@ class _Retry(Exception):
         self.message = message
 
 
-@reschedule_on_rate_limit
-def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
-                             attempt: int = 1) -> str:
-    """Create ticket, clicked in Slack: open the alert's ticket in each active connector and reply with it."""
+def clicked_alert(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> tuple[User, Alert] | str:
+    """(the verified Toktra user, the alert of their organization) behind an alert button, or why not (told)."""
     workspace = db.session.get(SlackWorkspace, workspace_id)
     if workspace is None or not workspace.active:
         return "workspace gone"
@@ -111,10 +111,21 @@ def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, 
         post_response(response_url, *cards.notice(INVALID_BUTTON))
         return "invalid button"
     alert = db.session.get(Alert, button.alert_id)
-    org = workspace.organization
     if alert is None or alert.org_id != user.org_id:
-        post_response(response_url, *cards.notice("This alert no longer exists in Toktra."))
+        post_response_if_alive(response_url, *cards.notice("This alert no longer exists in Toktra."))
         return "missing"
+    return user, alert
+
+
+@reschedule_on_rate_limit
+def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                             attempt: int = 1) -> str:
+    """Create ticket, clicked in Slack: open the alert's ticket in each active connector and reply with it."""
+    clicked = clicked_alert(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    user, alert = clicked
+    org = user.organization
     connectors = active_connectors(org.id)
     if not connectors:
         post_response(response_url, *cards.notice("No active ServiceNow or Jira connector is set up; an admin can "

@@ -230,6 +230,27 @@ def test_the_approver_approves_from_the_dm_and_the_employee_is_told(page):
     assert "42.50 USD" in notice["text"]
 
 
+def test_the_home_tab_shows_the_persons_usage_budget_and_alerts(page, service):
+    title = "Key pasted into the Home tab test"
+    service.fire_alert("critical", title)
+    page.open("U0ADMIN", "home")  # Slack's app_home_opened; the app publishes the view through its outbox
+    home = page.message_with("Toktra for Priya Patel", also=title)
+    assert "Your usage this period" in home["text"] and "Budget" in home["text"]
+    assert "Acknowledge with reason…" in [b["text"] for b in home["buttons"]]
+    page.click('#messages .msg.home button[data-action-id="toktra_alert_acknowledge_with_reason"]')
+    page.until(lambda d: not d.find_element(By.ID, "modal").get_attribute("hidden"))
+    assert "Acknowledge alert" in page.driver.find_element(By.ID, "modal-title").text
+    Select(page.driver.find_element(By.CSS_SELECTOR, '#modal select[data-action-id="reason"]')).select_by_value(
+        "false_positive")
+    page.driver.find_element(By.CSS_SELECTOR, '#modal textarea[data-action-id="note"], '
+                                              '#modal input[data-action-id="note"]').send_keys("A test key.")
+    page.click("#modal-submit")
+    page.until(lambda d: d.find_element(By.ID, "modal").get_attribute("hidden"))
+    page.until(lambda d: title not in d.find_element(By.ID, "messages").text)  # the tab is republished
+    page.go("C0SECURITY")
+    page.message_with(title, also="(False positive: “A test key.”)")  # and every copy of the card
+
+
 def test_a_mention_is_answered_in_its_thread(page):
     page.open("U0CAROL", "C0GENERAL")
     page.type("@Toktra what can you do?")

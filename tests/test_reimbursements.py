@@ -148,7 +148,11 @@ def test_only_the_approver_or_an_admin_may_decide(api, signed, slack, team, queu
     [refusal] = slack.responses("bob")
     assert "Only Max Manager (the assigned approver) or an admin can decide this request." in refusal["text"]
     assert api("get", f"/reimbursements/{request_id}").json["status"] == "pending"
-    click(signed, slack, request_id, "UADA", REJECT_REIMBURSEMENT, name="ada")
+    click(signed, slack, request_id, "UADA", REJECT_REIMBURSEMENT, name="ada")  # opens the reason modal
+    run_worker()
+    [modal] = slack.modals()
+    signed.view_submission(modal, {"reject-reason": {"reason": {"type": "plain_text_input", "value": "No."}}},
+                           user_id="UADA")
     run_worker()
     assert api("get", f"/reimbursements/{request_id}").json["decided_by"] == "ada@globex.example"
 
@@ -167,6 +171,7 @@ def test_a_second_click_is_told_what_happened(api, signed, slack, team, queue, r
     request_id = submit(api).json["id"]
     run_worker()
     click(signed, slack, request_id, "UMAX", name="first")
+    run_worker()  # Reject's modal is opened ahead of the queue, so it would open before the approval landed
     click(signed, slack, request_id, "UMAX", REJECT_REIMBURSEMENT, name="second")
     run_worker()
     [told] = slack.responses("second")

@@ -12,7 +12,7 @@ from app.models import Alert, User
 from app.services.budget import BudgetStatus
 from app.services.periods import period_for
 from app.services.usage import ProviderUsage, UsageSummary
-from app.slack.actions import ACKNOWLEDGE_ALERT, CREATE_TICKET
+from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET
 from app.slack.blocks.cards import budget_bar, render_alert_list, render_budget_card, render_usage_card
 
 # The examples of shared/spec/slack-app.md, "Slash commands", character for character.
@@ -121,7 +121,7 @@ def test_an_alert_card_shows_what_who_when_status_and_buttons():
     assert "Person: Bob Jones" in body and "Fired: Jan 5, 2025 10:01 CET" in body and "Status: Open" in body
     assert "Acknowledged by Ada Admin at Jan 5, 2025 11:00 CET" in body
     actions = [b for b in blocks if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == [ACKNOWLEDGE_ALERT, CREATE_TICKET]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET]
     assert [e["action_id"] for e in actions[1]["elements"]] == [CREATE_TICKET]
     assert json.loads(actions[0]["elements"][0]["value"]) == {"alert": 1, "q": "", "page": 0}
 
@@ -129,7 +129,7 @@ def test_an_alert_card_shows_what_who_when_status_and_buttons():
 def test_create_ticket_appears_only_with_an_active_connector():
     [(_, blocks)] = render_alert_list([make_alert(1)], "UTC", False, "Alerts")
     [actions] = [b for b in blocks if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions["elements"]] == [ACKNOWLEDGE_ALERT]
+    assert [e["action_id"] for e in actions["elements"]] == [ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON]
 
 
 def test_fifty_alerts_are_split_into_messages_within_slacks_limits():

@@ -103,6 +103,8 @@ class StandInApp:
             return Response("invalid signature", 401)(environ, start_response)
         form = parse_qs(body)
         payload = json.loads(form["payload"][0]) if "payload" in form else {k: v[0] for k, v in form.items()}
+        if body.startswith("{"):  # Events API: a JSON body
+            payload = json.loads(body)
         self.received.append(payload)
         threading.Thread(target=self.answer, args=(payload,)).start()  # as a job would, after the ack
         if self.ack:
@@ -248,3 +250,67 @@ def test_the_sandbox_does_not_start_in_production():
                           env={**os.environ, "TOKTRA_ENV": "production"}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "The Slack sandbox is for local runs only; it does not start with TOKTRA_ENV=production." in done.stderr
+
+
+def test_a_modal_the_app_opens_is_shown_to_the_clicker_and_submitted_with_its_inputs(sandbox):
+    modal = {"type": "modal", "callback_id": "why", "title": {"type": "plain_text", "text": "Reject request"},
+             "submit": {"type": "plain_text", "text": "Reject"}, "close": {"type": "plain_text", "text": "Cancel"},
+             "blocks": [{"type": "input", "block_id": "reject-reason", "label": {"type": "plain_text", "text": "Reason"},
+                         "element": {"type": "plain_text_input", "action_id": "reason"}}]}
+
+    def open_modal(payload):
+        if payload["type"] == "block_actions":
+            requests.post(emulator.url + "api/views.open", timeout=5, json={"trigger_id": payload["trigger_id"],
+                                                                            "view": modal},
+                          headers={"Authorization": f"Bearer {emulator.team.bot_token}"})
+
+    app = StandInApp(open_modal, ack={"response_action": "errors", "errors": {"reject-reason": "Give a reason."}})
+    emulator = sandbox(app.url)
+    posted = requests.post(emulator.url + "api/chat.postMessage", timeout=5, headers={
+        "Authorization": f"Bearer {emulator.team.bot_token}"}, json={"channel": "U0MANAGER", "text": "Request", "blocks": [
+            {"type": "actions", "block_id": "req-1", "elements": [{"type": "button", "action_id": "reject", "value": "1",
+                                                                   "text": {"type": "plain_text", "text": "Reject"}}]}]}
+                           ).json()
+    emulator.click("U0MANAGER", "D0MANAGER", posted["ts"], {"action_id": "reject", "block_id": "req-1", "value": "1"})
+    shown = _wait_for(lambda: emulator.view("U0MANAGER", "D0MANAGER")["modal"])
+    assert shown["title"] == "Reject request" and shown["submit"] == "Reject"
+    assert 'data-action-id="reason"' in shown["html"]
+    assert emulator.view("U0BOB", "D0BOB")["modal"] is None  # only the clicker sees it
+    typed = {"reject-reason": {"reason": {"type": "plain_text_input", "value": "Too much"}}}
+    assert emulator.submit_modal("U0MANAGER", shown["id"], typed) == {"errors": {"reject-reason": "Give a reason."}}
+    assert emulator.view("U0MANAGER", "D0MANAGER")["modal"]["id"] == shown["id"]  # still open, as in Slack
+    app.ack = None
+    assert emulator.submit_modal("U0MANAGER", shown["id"], typed) == {"ok": True}
+    submitted = app.received[-1]
+    assert submitted["type"] == "view_submission" and submitted["user"]["id"] == "U0MANAGER"
+    assert submitted["view"]["state"]["values"] == typed
+    assert emulator.view("U0MANAGER", "D0MANAGER")["modal"] is None
+
+
+def test_the_home_tab_is_opened_shown_and_clicked_as_in_slack(sandbox):
+    home = {"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Your usage this period*"}},
+        {"type": "actions", "block_id": "alert-actions-7", "elements": [
+            {"type": "button", "action_id": "toktra_alert_acknowledge", "value": '{"alert": 7}',
+             "text": {"type": "plain_text", "text": "Acknowledge"}}]}]}
+
+    def publish(payload):
+        if payload.get("event", {}).get("type") == "app_home_opened":
+            requests.post(emulator.url + "api/views.publish", timeout=5, json={"user_id": payload["event"]["user"],
+                                                                               "view": home},
+                          headers={"Authorization": f"Bearer {emulator.team.bot_token}"})
+
+    app = StandInApp(publish)
+    emulator = sandbox(app.url)
+    assert "home" in [c["id"] for c in emulator.view("U0ADMIN", None)["conversations"]]
+    emulator.open_home("U0ADMIN")
+    event = app.received[0]["event"]
+    assert (event["type"], event["user"], event["tab"]) == ("app_home_opened", "U0ADMIN", "home")
+    page = _wait_for(lambda: "Your usage this period" in emulator.view("U0ADMIN", "home")["html"]
+                     and emulator.view("U0ADMIN", "home"))
+    assert page["conversation"]["kind"] == "home" and 'data-action-id="toktra_alert_acknowledge"' in page["html"]
+    emulator.click("U0ADMIN", "home", "home", {"action_id": "toktra_alert_acknowledge", "block_id": "alert-actions-7",
+                                               "value": '{"alert": 7}'})
+    click = app.received[-1]
+    assert click["type"] == "block_actions" and click["container"]["type"] == "view"
+    assert "response_url" not in click and click["actions"][0]["value"] == '{"alert": 7}'

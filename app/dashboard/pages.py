@@ -13,6 +13,7 @@ from app.dashboard.auth import role_required
 from app.dashboard.forms import BudgetForm
 from app.extensions import db
 from app.models import SEVERITIES, Alert, ReimbursementRequest
+from app.services.alerts import ACK_REASONS
 from app.services.budget import budget_status, parse_budget_limit, parse_thresholds, update_budget
 from app.services.usage import usage_summary
 from app.services.budget_policy import check_budget_thresholds
@@ -51,7 +52,7 @@ def alerts():
     if status in ALERT_STATUSES:
         query = query.where(Alert.status == status)
     return render_template("alerts.html", alerts=db.session.scalars(query).all(), severities=SEVERITIES,
-                           statuses=ALERT_STATUSES, severity=severity, status=status)
+                           statuses=ALERT_STATUSES, severity=severity, status=status, ack_reasons=ACK_REASONS)
 
 
 @bp.get("/reimbursements/approvals")

@@ -13,6 +13,7 @@ from app.models import SlackWorkspace
 from app.slack.ingress.bolt_app import oauth_enabled
 from app.slack.ingress.oauth import CALLBACK_PATH, INSTALL_PATH
 from app.slack.ingress.routes import slack_handler
+from app.slack.manifest import build_manifest, create_app_link, manifest_json
 
 
 @bp.get("/integrations/slack")
@@ -25,8 +26,10 @@ def slack():
         .options(selectinload(SlackWorkspace.installed_by))
         .order_by(SlackWorkspace.installed_at)
     ).all()
+    manifest = build_manifest(current_app.config)
     return render_template("integrations_slack.html", workspaces=workspaces,
-                           oauth_enabled=oauth_enabled(current_app.config))
+                           oauth_enabled=oauth_enabled(current_app.config),
+                           manifest=manifest_json(manifest), create_app_url=create_app_link(manifest))
 
 
 def _oauth_not_configured():

@@ -41,6 +41,9 @@ class Alert(db.Model):
     fired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why, when acknowledged with a reason: false_positive | approved_exception | needs_follow_up, and a note.
+    ack_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    ack_note: Mapped[str | None] = mapped_column(sa.Text)
 
     subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 # What a message shows; the renderer for each kind reads its subject's current state at send time.
-KINDS = ("alert_card", "reimbursement_request", "reimbursement_notice", "mention_reply")
+KINDS = ("alert_card", "reimbursement_request", "reimbursement_notice", "mention_reply", "home_view")
 STATES = ("pending", "sending", "posting", "sent", "failed")
 
 
@@ -35,6 +35,8 @@ class OutboxMessage(db.Model):
     route_id: Mapped[int | None] = mapped_column(sa.ForeignKey("alert_channel_routes.id", ondelete="SET NULL"))
     channel_id: Mapped[str | None] = mapped_column(sa.String(32))
     recipient_email: Mapped[str | None] = mapped_column(sa.String(320))
+    # A Slack user of the workspace, for what is published to one person (their App Home tab).
+    recipient_user_id: Mapped[str | None] = mapped_column(sa.String(32))
     thread_ts: Mapped[str | None] = mapped_column(sa.String(32))
     message_ts: Mapped[str | None] = mapped_column(sa.String(32))
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import SEVERITIES, Alert, AlertChannelRoute, ItsmConnector, Organization, SlackWorkspace, User
 from app.models.types import utcnow
+from app.services.home import refresh_homes
 from app.services.outbox import add_message, refresh_messages
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def _insert_alert(org: Organization, severity: str, policy: str, title: str, det
     for route in routes:
         add_message(alert_copy_key(alert.id, route.workspace_id, route.channel_id), org.id, ALERT_CARD, alert.id,
                     workspace_id=route.workspace_id, channel_id=route.channel_id, route_id=route.id)
+    refresh_homes(org.id)  # a new open alert (a budget crossing included) shows on the Home tabs
     db.session.commit()
     return FiredAlert(alert, True, len(routes))
 
@@ -111,15 +113,26 @@ def recent_alerts(org: Organization, severity: str | None = None, limit: int = 1
     return list(db.session.scalars(query))
 
 
-def acknowledge_alert(alert_id: int, actor: User) -> tuple[bool, Alert | None]:
-    """Acknowledge an open alert of actor's organization; (True, alert) for the one click that wins."""
+ACK_REASONS = {"false_positive": "False positive", "approved_exception": "Approved exception",
+               "needs_follow_up": "Needs follow-up"}
+MAX_ACK_NOTE = 2000
+
+
+def acknowledge_alert(alert_id: int, actor: User, reason: str | None = None,
+                      note: str | None = None) -> tuple[bool, Alert | None]:
+    """Acknowledge an open alert of actor's organization, optionally with a reason (ACK_REASONS) and a note;
+    (True, alert) for the one click that wins."""
+    if reason is not None and reason not in ACK_REASONS:
+        raise ValueError(f"reason must be one of {', '.join(ACK_REASONS)}")
     result = db.session.execute(
         sa.update(Alert)
         .where(Alert.id == alert_id, Alert.org_id == actor.org_id, Alert.status == "open")
-        .values(status="acknowledged", acknowledged_by_id=actor.id, acknowledged_at=utcnow())
+        .values(status="acknowledged", acknowledged_by_id=actor.id, acknowledged_at=utcnow(), ack_reason=reason,
+                ack_note=((note or "").strip()[:MAX_ACK_NOTE] or None) if reason else None)
     )
     if result.rowcount == 1:
         refresh_messages(ALERT_CARD, alert_id)  # every channel copy shows who acknowledged, in this transaction
+        refresh_homes(actor.org_id)
     db.session.commit()
     alert = db.session.get(Alert, alert_id, populate_existing=True)
     if alert is not None and alert.org_id != actor.org_id:

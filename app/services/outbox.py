@@ -75,13 +75,14 @@ def _forget_wake(session: Session) -> None:
 
 def add_message(key: str, org_id: int, kind: str, subject_id: int | None = None, *, workspace_id: int | None = None,
                 channel_id: str | None = None, route_id: int | None = None, recipient_email: str | None = None,
-                thread_ts: str | None = None) -> None:
+                thread_ts: str | None = None, recipient_user_id: str | None = None) -> None:
     """Add a message to the outbox in the caller's transaction (not committed); an existing key is kept."""
     now = utcnow()
     db.session.info[_WAKE_FLAG] = True
     db.session.execute(insert_ignoring_duplicates(OutboxMessage).values(
         key=key, org_id=org_id, kind=kind, subject_id=subject_id, workspace_id=workspace_id, channel_id=channel_id,
-        route_id=route_id, recipient_email=recipient_email, thread_ts=thread_ts, state="pending", version=1,
+        route_id=route_id, recipient_email=recipient_email, recipient_user_id=recipient_user_id, thread_ts=thread_ts,
+        state="pending", version=1,
         sent_version=0, claimed_version=0, attempts=0, ambiguous_posts=0, not_before=now, created_at=now))
 
 
@@ -90,16 +91,31 @@ def refresh_messages(kind: str, subject_id: int) -> int:
 
     In the caller's transaction. A copy being sent right now is sent again when its sender finishes.
     """
+    return _refresh(OutboxMessage.kind == kind, OutboxMessage.subject_id == subject_id)
+
+
+def refresh_message(key: str) -> int:
+    """The message with this key is sent again with the current state (as refresh_messages, for one message).
+
+    Refreshing a message that is still waiting changes nothing: the one send to come shows the latest state.
+    One that had failed is tried afresh, since someone asked for it again.
+    """
+    return _refresh(OutboxMessage.key == key, revive_failed=True)
+
+
+def _refresh(*where, revive_failed: bool = False) -> int:
     now = utcnow()
     db.session.info[_WAKE_FLAG] = True
+    states = ("pending", "sending", "posting", "sent") + (("failed",) if revive_failed else ())
+    resend = OutboxMessage.state.in_(("sent", "failed"))
     return db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.kind == kind, OutboxMessage.subject_id == subject_id,
-               OutboxMessage.state.in_(("pending", "sending", "posting", "sent")))
+        .where(*where, OutboxMessage.state.in_(states))
         .values(version=OutboxMessage.version + 1,
-                state=sa.case((OutboxMessage.state == "sent", "pending"), else_=OutboxMessage.state),
-                not_before=sa.case((OutboxMessage.state == "sent", now), else_=OutboxMessage.not_before),
-                dispatched_at=sa.case((OutboxMessage.state == "sent", None), else_=OutboxMessage.dispatched_at))
+                state=sa.case((resend, "pending"), else_=OutboxMessage.state),
+                attempts=sa.case((OutboxMessage.state == "failed", 0), else_=OutboxMessage.attempts),
+                not_before=sa.case((resend, now), else_=OutboxMessage.not_before),
+                dispatched_at=sa.case((resend, None), else_=OutboxMessage.dispatched_at))
         .execution_options(synchronize_session=False)
     ).rowcount
 
@@ -138,9 +154,14 @@ def take_slot(message: OutboxMessage, timing: Timing, now: dt.datetime | None = 
     """Take the channel's turn and mark the message posting (committed); or, if the channel is not free yet
     (its pace or a 429 hold), put the message back until then and return that time.
 
-    A new post needs the channel's pace slot; an update of a posted message only waits out a hold.
+    A new post needs the channel's pace slot; an update of a posted message only waits out a hold; a
+    message with no channel (a Home tab view) takes no slot.
     """
     now = now or utcnow()
+    if message.channel_id is None:  # published to a person (the Home tab): Slack paces no channel for it
+        message.state = "posting"
+        db.session.commit()
+        return None
     _pace_row(message.workspace_id, message.channel_id, now)
     pace = sa.and_(ChannelPace.workspace_id == message.workspace_id, ChannelPace.channel_id == message.channel_id)
     not_held = sa.or_(ChannelPace.held_until.is_(None), ChannelPace.held_until <= now)

@@ -16,6 +16,7 @@ from app.models import Organization, PayrollBatch, ReimbursementRequest, User
 from app.models.types import utcnow
 from app.services.accounts import find_user
 from app.services.errors import FORBIDDEN, NOT_FOUND, DomainError
+from app.services.home import refresh_homes
 from app.services.outbox import add_message, refresh_messages
 from app.services.periods import current_period
 from app.services.text import text_problem
@@ -109,6 +110,7 @@ def submit_request(org: Organization, employee_email: str, amount, currency: str
     # The approver's DM is written with the request, so it reaches them even if Redis is down right now.
     add_message(f"reimbursement:{request.id}:request", org.id, REQUEST_DM, request.id,
                 recipient_email=approver.email)
+    refresh_homes(org.id)  # the approver's Home tab lists it
     db.session.commit()
     return request
 
@@ -127,8 +129,8 @@ class Decision:
     request: ReimbursementRequest
 
 
-def decide(request_id: int, actor: User, approve: bool, reason: str | None = None) -> Decision:
-    """Approve or reject a pending request, once: the first decision wins, races included."""
+def request_to_decide(request_id: int, actor: User) -> ReimbursementRequest:
+    """The request, if actor may decide it (decided or not); else ReimbursementError saying why not."""
     request = db.session.get(ReimbursementRequest, request_id)
     if request is None or request.org_id != actor.org_id:
         raise ReimbursementError("This reimbursement request does not exist.", NOT_FOUND)
@@ -138,6 +140,12 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
     if not may_decide(request, actor):
         raise ReimbursementError(f"Only {request.approver.name} (the assigned approver) or an admin can decide "
                                  "this request.", FORBIDDEN)
+    return request
+
+
+def decide(request_id: int, actor: User, approve: bool, reason: str | None = None) -> Decision:
+    """Approve or reject a pending request, once: the first decision wins, races included."""
+    request = request_to_decide(request_id, actor)
     values = {"status": "approved" if approve else "rejected", "decided_by_id": actor.id, "decided_at": utcnow()}
     if not approve:
         reason = (reason or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
@@ -152,6 +160,7 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
         refresh_messages(REQUEST_DM, request_id)
         add_message(f"reimbursement:{request_id}:notice", request.org_id, EMPLOYEE_NOTICE, request_id,
                     recipient_email=request.employee.email)
+        refresh_homes(request.org_id)
     db.session.commit()
     db.session.refresh(request)
     return Decision(won, request)

@@ -8,10 +8,11 @@ from app.models import SEVERITIES
 from app.slack.blocks.format import echo
 
 ALERTS_USAGE = ("Use `/toktra-alerts`, optionally with `severity:<low|medium|high|critical>` and `limit:<1-50>`, "
-                "in any order, e.g. `/toktra-alerts severity:critical limit:5`.")
+                "in any order, e.g. `/toktra-alerts severity:critical limit:5`. "
+                "`/toktra-alerts help` shows every argument with examples.")
 USAGE_USAGE = ("Use `/toktra-usage` for your own usage, or `/toktra-usage someone@company.com` (admins only) "
-               "for someone else's.")
-BUDGET_USAGE = "Use `/toktra-budget` with no arguments."
+               "for someone else's. `/toktra-usage help` shows examples.")
+BUDGET_USAGE = "Use `/toktra-budget` with no arguments (`/toktra-budget help` says what it shows)."
 
 DEFAULT_ALERT_LIMIT = 10
 MAX_ALERT_LIMIT = 50

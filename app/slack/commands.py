@@ -10,12 +10,15 @@ from app.slack.blocks import cards
 from app.slack.actions import ALERTS_COMMAND, BUDGET_COMMAND, USAGE_COMMAND
 from app.slack.arguments import ArgumentError, parse_alerts_args, parse_budget_args, parse_usage_args
 from app.slack.blocks.format import echo
+from app.slack.help import asks_for_help, command_help_text
 
 PARSERS = {USAGE_COMMAND: parse_usage_args, BUDGET_COMMAND: parse_budget_args, ALERTS_COMMAND: parse_alerts_args}
 
 
 def check_arguments(command: str, text: str) -> str | None:
     """None when the arguments parse, else the message telling the user what is wrong."""
+    if asks_for_help(text):
+        return None
     try:
         PARSERS[command](text or "")
     except ArgumentError as exc:
@@ -54,6 +57,13 @@ def answer_alerts(org: Organization, caller: User, text: str) -> list[cards.Mess
     else:
         heading = f"No {scope}alerts for {org.name} yet. :tada:"
     return cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading, query.as_text())
+
+
+def help_answer(command: str, text: str) -> cards.Message | None:
+    """The command's help (what it does, its arguments, examples) when text asks for it, else None."""
+    if command not in PARSERS or not asks_for_help(text):
+        return None
+    return cards.notice(command_help_text(command))
 
 
 def answer_command(org: Organization, caller: User, command: str, text: str, base_url: str) -> list[cards.Message]:

@@ -13,19 +13,21 @@ import hashlib
 import itertools
 import json
 import re
+import secrets
 from html import escape
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from devtools.sandbox.blocks import render_message
+from devtools.sandbox.blocks import render_blocks, render_message
 from devtools.sandbox.mrkdwn import to_html
 from devtools.sandbox.workspace import CHANNELS, TEAM_ID, USERS, load_demo_workspace
 from devtools.slack_emulator import SlackEmulator
 from devtools.slack_sender import SlackSender
 
 SLACKBOT = "USLACKBOT"
+HOME = "home"  # the sidebar's Toktra app: its Home tab
 COMMANDS = ("/toktra-usage", "/toktra-budget", "/toktra-alerts")
 MENTION = re.compile(r"@toktra\b", re.I)
 
@@ -53,6 +55,8 @@ class SandboxEmulator(SlackEmulator):
         self.sender = SlackSender(signing_secret, self.app_url)
         self._contexts: dict[str, ResponseContext] = {}
         self._sequence = itertools.count(1)
+        self._trigger_users: dict[str, str] = {}  # trigger_id of a click -> who clicked (whose modal it opens)
+        self._closed_modals: set[str] = set()
         self.team = load_demo_workspace(self)
         for user in USERS:  # everyone has a DM with Toktra, as after installing the app
             self._open_im(self.team, self._users[user.id])
@@ -150,9 +154,33 @@ class SandboxEmulator(SlackEmulator):
                                  channel_name="directmessage" if channel.is_im else channel.name)
         self._app_answered(response, channel_id, user_id, f"`{command}`")
 
-    def click(self, user_id: str, channel_id: str, message_ts: str, action: dict, state: dict | None = None) -> None:
-        """A click on a button of a message: a signed block_actions payload, with the message's input values."""
+    def open_home(self, user_id: str) -> None:
+        """The person opened Toktra's Home tab: Slack's app_home_opened event (the app publishes the view)."""
         user = self._user(user_id)
+        response = self._forward(self.sender.event, {"type": "app_home_opened", "user": user.id, "tab": "home",
+                                                     "channel": f"D{user.id[1:]}", "event_ts": self._new_ts()},
+                                 team_id=TEAM_ID)
+        if response is None or response.status_code != 200:
+            raise SandboxInputError(f"Toktra's app at {self.app_url} did not take the Home tab event. Is it running?")
+
+    def _click_home(self, user, action: dict, state: dict | None, trigger_id: str) -> None:
+        view = self.home_view(user.id, TEAM_ID)
+        if view is None:
+            raise SandboxInputError("Toktra has not published a Home tab for you yet")
+        response = self._forward(self.sender.view_action, str(action.get("action_id", "")),
+                                 str(action.get("value", "")), view, user_id=user.id, team_id=TEAM_ID,
+                                 block_id=str(action.get("block_id", "")), state=state, trigger_id=trigger_id)
+        if response is None or response.status_code != 200:
+            raise SandboxInputError("Toktra did not take that click (is the app running?)")
+
+    def click(self, user_id: str, channel_id: str, message_ts: str, action: dict, state: dict | None = None) -> None:
+        """A click on a button of a message (or of the Home tab): a signed block_actions payload, with input values."""
+        user = self._user(user_id)
+        trigger_id = f"{next(self._sequence)}.{secrets.token_hex(6)}"
+        with self._lock:
+            self._trigger_users[trigger_id] = user.id
+        if channel_id == HOME:
+            return self._click_home(user, action, state, trigger_id)
         channel = self._conversation(channel_id, user.id)
         with self._lock:
             message = self._find(channel.id, message_ts, user.id)
@@ -165,9 +193,37 @@ class SandboxEmulator(SlackEmulator):
             self.sender.action, str(action.get("action_id", "")), str(action.get("value", "")), user_id=user.id,
             team_id=TEAM_ID, channel_id=channel.id, message_ts=message_ts, is_ephemeral=ephemeral,
             response_url=response_url, state=state or None, block_id=str(action.get("block_id", "")),
+            trigger_id=trigger_id,
             message=None if ephemeral else {k: v for k, v in message.items() if v is not None},
             channel_name="directmessage" if channel.is_im else channel.name)
         self._app_answered(response, channel.id, user.id, "That click")
+
+    def open_modal(self, user_id: str) -> dict | None:
+        """The modal the app opened for this person's latest click that is still open, if any."""
+        with self._lock:
+            mine = [m for m in self._modals.values()
+                    if self._trigger_users.get(m.get("trigger_id")) == user_id and m["id"] not in self._closed_modals]
+            return copy.deepcopy(mine[-1]) if mine else None
+
+    def submit_modal(self, user_id: str, view_id: str, state: dict) -> dict:
+        """Submit a modal with the values typed into it; {"errors": {...}} when the app refuses them."""
+        user = self._user(user_id)
+        modal = self.open_modal(user.id)
+        if modal is None or modal["id"] != view_id:
+            raise SandboxInputError(f"no open modal {view_id!r} for {user.id}")
+        response = self._forward(self.sender.view_submission, modal, state, user_id=user.id, team_id=TEAM_ID)
+        if response is None or response.status_code != 200:
+            raise SandboxInputError("Toktra did not accept the form (is the app running?)")
+        answer = response.json() if response.content else {}
+        if isinstance(answer, dict) and answer.get("response_action") == "errors":
+            return {"errors": answer.get("errors") or {}}
+        self.close_modal(user.id, view_id)
+        return {"ok": True}
+
+    def close_modal(self, user_id: str, view_id: str) -> None:
+        """The person closed (or submitted) the modal."""
+        with self._lock:
+            self._closed_modals.add(view_id)
 
     def _find(self, channel_id: str, ts: str, user_id: str | None = None) -> dict | None:
         for message in self._messages.get(channel_id, []):
@@ -225,6 +281,8 @@ class SandboxEmulator(SlackEmulator):
         with self._lock:
             conversations = self._sidebar(user.id)
             ids = [c["id"] for c in conversations]
+            if channel_id == HOME:
+                return self._home_page(user, conversations)
             current = channel_id if channel_id in ids else ids[0]
             if channel_id not in ids and channel_id in self._channels and self._channels[channel_id].is_im:
                 current = next(c["id"] for c in conversations if c["kind"] == "im")  # another person's DM: yours
@@ -239,9 +297,31 @@ class SandboxEmulator(SlackEmulator):
             "conversation": {"id": current, "name": "Toktra" if channel.is_im else channel.name,
                              "kind": "im" if channel.is_im else "channel", "topic": topic},
             "html": html,
+            "modal": self._modal_json(user.id),
         }
         view["version"] = hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()
         return view
+
+    def _home_page(self, user, conversations: list[dict]) -> dict:
+        home = self.home_view(user.id, TEAM_ID)
+        if home is None:
+            html = '<div class="empty">Toktra is preparing your Home tab…</div>'
+        else:
+            html = f'<div class="msg home" data-ts="{HOME}">{render_blocks(home.get("blocks") or [], self)}</div>'
+        view = {"me": user.id, "people": [{"id": u.id, "name": u.name, "role": u.role, "email": u.email} for u in USERS],
+                "conversations": conversations,
+                "conversation": {"id": HOME, "name": "Toktra", "kind": HOME, "topic": "Home"},
+                "html": html, "modal": self._modal_json(user.id)}
+        view["version"] = hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()
+        return view
+
+    def _modal_json(self, user_id: str) -> dict | None:
+        modal = self.open_modal(user_id)
+        if modal is None:
+            return None
+        text = lambda name: (modal.get(name) or {}).get("text", "")  # noqa: E731 - a tiny local accessor
+        return {"id": modal["id"], "title": text("title"), "submit": text("submit"), "close": text("close") or "Cancel",
+                "html": render_blocks(modal.get("blocks") or [], self)}
 
     def _sidebar(self, user_id: str) -> list[dict]:
         items = []
@@ -252,7 +332,8 @@ class SandboxEmulator(SlackEmulator):
             latest = max((m.get("edited", {}).get("ts") or m["ts"] for m in messages), default="")
             items.append({"id": channel.id, "name": "Toktra" if channel.is_im else channel.name,
                           "kind": "im" if channel.is_im else "channel", "latest": latest})
-        return sorted(items, key=lambda c: (c["kind"] == "im", c["name"]))
+        items.append({"id": HOME, "name": "Toktra (Home)", "kind": HOME, "latest": ""})
+        return sorted(items, key=lambda c: (c["kind"] != "channel", c["kind"] == "im", c["name"]))
 
     def _visible_messages(self, channel_id: str, user_id: str) -> list[dict]:
         own = [m for m in self._ephemeral.get(channel_id, []) if m.get("to_user") == user_id]

@@ -75,6 +75,16 @@ class SandboxHandler(_Handler):
                     emulator.click(body.get("user"), body.get("conversation"), str(body.get("message_ts", "")),
                                    action, state)
                 return self._json(200, {"ok": True})
+            if http_method == "POST" and path == "/sandbox/api/home":
+                emulator.open_home(self._json_body().get("user"))
+                return self._json(200, {"ok": True})
+            if http_method == "POST" and path == "/sandbox/api/modal":
+                body = self._json_body()
+                if body.get("close"):
+                    emulator.close_modal(body.get("user"), str(body.get("view_id", "")))
+                    return self._json(200, {"ok": True})
+                state = body.get("state") if isinstance(body.get("state"), dict) else {}
+                return self._json(200, emulator.submit_modal(body.get("user"), str(body.get("view_id", "")), state))
         except SandboxInputError as exc:
             return self._json(400, {"ok": False, "error": str(exc)})
         return self._json(404, {"ok": False, "error": f"no {http_method} {path} in the sandbox"})

@@ -15,7 +15,8 @@ from slack_sdk.models.blocks import (
 from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
-from app.slack.actions import ACKNOWLEDGE_ALERT, CREATE_TICKET, alert_button_value
+from app.services.alerts import ACK_REASONS
+from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, alert_button_value
 from app.slack.blocks.format import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
@@ -165,6 +166,9 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
     if alert.status == "acknowledged":
         by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
         status = f"✅ Acknowledged by {by} at {when(alert.acknowledged_at, tz)}"
+        if alert.ack_reason:
+            status += f" ({ACK_REASONS.get(alert.ack_reason, alert.ack_reason)}"
+            status += f": “{clip(alert.ack_note, 500)}”)" if alert.ack_note else ")"
     else:
         status = "Open"
     tickets = [f"Ticket: <{t.url}|{t.external_key}>" for t in alert.tickets]
@@ -174,6 +178,7 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
     buttons = []
     if alert.status == "open":
         buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT, value=value, style="primary"))
+        buttons.append(ButtonElement(text="Acknowledge with reason…", action_id=ACKNOWLEDGE_WITH_REASON, value=value))
     if can_ticket:
         buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=value))
     if buttons:

@@ -1,22 +1,15 @@
 """Block Kit for reimbursement requests: the approver's DM and the employee's notices."""
 from __future__ import annotations
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ConfirmObject,
-    InputBlock,
-    PlainTextInputElement,
-)
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from app.models import ReimbursementRequest
 from app.services.usage import UsageSummary
 from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, request_button_value
 from app.slack.blocks.cards import Message, _code, _message, context, header, section, usage_table
-from app.slack.blocks.format import clip, when
+from app.slack.blocks.format import when
 
-CONFIRM_TEXT_LIMIT = 300  # Slack's limit on a confirmation dialog's text
-
+# The reason input of DMs posted before Reject opened a modal; their clicks still carry it.
 REASON_BLOCK = "reimbursement-reason"
 REASON_ACTION = "reason"
 
@@ -39,22 +32,16 @@ def _details(request: ReimbursementRequest, usage: UsageSummary) -> list:
 
 
 def render_request_dm(request: ReimbursementRequest, usage: UsageSummary) -> Message:
-    """The approver's DM: the request, the usage behind it, an optional reason, Approve and Reject."""
+    """The approver's DM: the request, the usage behind it, Approve, and Reject (which asks for a reason)."""
     title = f"Reimbursement request from {request.employee.name}"
     value = request_button_value(request.id)
     blocks = [
         header(title),
         *_details(request, usage),
-        InputBlock(block_id=REASON_BLOCK, optional=True, dispatch_action=False,
-                   label="Reason (sent to the employee if you reject)",
-                   element=PlainTextInputElement(action_id=REASON_ACTION, multiline=True, max_length=2000)),
         ActionsBlock(block_id=f"reimbursement-{request.id}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE_REIMBURSEMENT, value=value, style="primary"),
-            ButtonElement(text="Reject", action_id=REJECT_REIMBURSEMENT, value=value, style="danger",
-                          confirm=ConfirmObject(title="Reject this request?",
-                                                text=clip(f"{request.employee.name} will be told it was rejected.",
-                                                          CONFIRM_TEXT_LIMIT),
-                                                confirm="Reject", deny="Cancel")),
+            # Opens the Reject-with-a-reason modal: the reason is required and sent to the employee.
+            ButtonElement(text="Reject", action_id=REJECT_REIMBURSEMENT, value=value, style="danger"),
         ]),
     ]
     return _message(f"{title}: {_amount(request)} for {usage.period.label}", blocks)

@@ -17,7 +17,14 @@ def response_url_key(url: str) -> str:
 
 def post_response(url: str, text: str, blocks: list[dict], replace_original: bool = False,
                   response_type: str = "ephemeral") -> None:
-    """Post one message to response_url; raise our Slack errors when Slack refuses it."""
+    """Post one message to response_url; raise our Slack errors when Slack refuses it.
+
+    A click on the Home tab comes without a response_url: there is nowhere to answer, and the tab is
+    republished with the new state instead.
+    """
+    if not url:
+        log.info("no response_url (a Home tab click); answer not posted: %s", text[:200])
+        return
     response = WebhookClient(url, timeout=10).send(
         text=text, blocks=blocks, response_type=response_type, replace_original=replace_original,
     )

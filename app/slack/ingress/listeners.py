@@ -1,24 +1,44 @@
 """Bolt listeners: verify who and what, acknowledge, and queue the work. No Slack calls here."""
 from __future__ import annotations
 
+import json
 import logging
 
 from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
+from app.extensions import db
+from app.models import SlackWorkspace
+from app.services.home import publish_home
+from app.services.alerts import ACK_REASONS
 from app.slack.actions import (
     ACKNOWLEDGE_ALERT,
+    ACKNOWLEDGE_MODAL,
+    ACKNOWLEDGE_WITH_REASON,
     APPROVE_REIMBURSEMENT,
     COMMANDS,
     CREATE_TICKET,
+    REJECT_MODAL,
     REJECT_REIMBURSEMENT,
     typed_reason,
 )
+from app.slack.blocks.modals import (
+    ACK_NOTE_ACTION,
+    ACK_NOTE_BLOCK,
+    ACK_REASON_ACTION,
+    ACK_REASON_BLOCK,
+    NO_ACK_REASON,
+    NO_REASON,
+    REJECT_REASON_ACTION,
+    REJECT_REASON_BLOCK,
+)
+from app.slack.ingress.dedupe import delivery_key, forget_delivery
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
-from app.slack.commands import check_arguments
+from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
-from jobs import enqueue_durably
+from jobs import enqueue, enqueue_durably
+from jobs.modals import open_acknowledge_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack
 from jobs.commands import run_command
 from jobs.reimbursements import decide_from_slack
@@ -33,6 +53,18 @@ def on_app_mention(event: dict, context: BoltContext) -> None:
     # With Redis down the job waits in PostgreSQL; with both down the error makes Slack retry the event.
     enqueue_durably(reply_to_mention, workspace_id=context[WORKSPACE_ID], channel=event["channel"],
                     thread_ts=event.get("thread_ts") or event["ts"], slack_user_id=event.get("user", ""))
+
+
+def on_app_home_opened(event: dict, context: BoltContext) -> None:
+    """Someone opened Toktra's Home tab: write its publish to the outbox (views.publish is sent by a job)."""
+    if event.get("tab", "home") != "home" or not event.get("user"):
+        return  # the Messages tab, or no one to publish to
+    workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])
+    if workspace is None or not workspace.active:
+        return
+    # A row, not a job: it survives Redis being down, and opening the tab twice before it is sent is one publish.
+    publish_home(workspace.org_id, workspace.id, event["user"])
+    db.session.commit()
 
 
 def on_app_uninstalled(context: BoltContext) -> None:
@@ -54,6 +86,10 @@ def on_tokens_revoked(event: dict, context: BoltContext) -> None:
 def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
     """A slash command: refuse bad arguments at once, else acknowledge and queue the answer."""
     name = command["command"]
+    helped = help_answer(name, command.get("text", ""))
+    if helped:  # static text: answered in the acknowledgement itself, visible only to the caller
+        ack(text=helped[0], blocks=helped[1])
+        return
     problem = check_arguments(name, command.get("text", ""))
     if problem:
         ack(problem)
@@ -82,7 +118,9 @@ def _queue_click(job, ack: Ack, body: dict, context: BoltContext, **extra) -> No
     action = body["actions"][0]
     try:
         enqueue_durably(job, workspace_id=context[WORKSPACE_ID], value=action.get("value", ""),
-                        slack_user_id=body["user"]["id"], response_url=body["response_url"], **extra)
+                        slack_user_id=body["user"]["id"],
+                        # A click on the Home tab has no response_url: the tab itself is republished.
+                        response_url=body.get("response_url", ""), **extra)
     except Exception:  # both stores down: a non-2xx makes Slack show the clicker that it failed
         log.exception("%s click by %s could not be queued", action.get("action_id"), body["user"]["id"])
         raise
@@ -93,6 +131,55 @@ def on_acknowledge(ack: Ack, body: dict, context: BoltContext) -> None:
     """Acknowledge clicked on an alert card."""
     is_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
     _queue_click(acknowledge_from_slack, ack, body, context, is_ephemeral=is_ephemeral)
+
+
+def on_acknowledge_with_reason(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Acknowledge with reason clicked: a job opens its modal at once (see on_reject)."""
+    _open_modal(open_acknowledge_modal, ack, body, context,
+                is_ephemeral=bool((body.get("container") or {}).get("is_ephemeral")))
+
+
+def on_acknowledge_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Acknowledge modal was submitted: a reason is required, the note is optional."""
+    metadata = _metadata(view)
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = (((values.get(ACK_REASON_BLOCK) or {}).get(ACK_REASON_ACTION) or {}).get("selected_option") or {})
+    reason = chosen.get("value") if isinstance(chosen, dict) else None
+    if reason not in ACK_REASONS:
+        forget_delivery(delivery_key(body) or "")
+        ack(response_action="errors", errors={ACK_REASON_BLOCK: NO_ACK_REASON})
+        return
+    note = typed_reason(((values.get(ACK_NOTE_BLOCK) or {}).get(ACK_NOTE_ACTION) or {}).get("value"))
+    enqueue_durably(acknowledge_from_slack, workspace_id=context[WORKSPACE_ID], value=_text(metadata, "value"),
+                    slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"),
+                    is_ephemeral=metadata.get("is_ephemeral") is True, reason=reason, note=note)
+    ack()
+
+
+def _metadata(view: dict) -> dict:
+    """A modal's private_metadata (ours: a JSON object), or {} when it is not readable."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _text(metadata: dict, name: str) -> str:
+    value = metadata.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _open_modal(job, ack: Ack, body: dict, context: BoltContext, **extra) -> None:
+    """Queue the job that opens a modal with this click's trigger_id, then acknowledge.
+
+    Not durable on purpose: a modal opened after Redis comes back would be long past the trigger's
+    3 seconds. At the front of the queue, so no backlog of sends delays it.
+    """
+    enqueue(job, workspace_id=context[WORKSPACE_ID], value=body["actions"][0].get("value", ""),
+            slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
+            trigger_id=body.get("trigger_id", ""), at_front=True, retry=None, **extra)
+    ack()
 
 
 def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
@@ -112,8 +199,27 @@ def on_approve(ack: Ack, body: dict, context: BoltContext) -> None:
 
 
 def on_reject(ack: Ack, body: dict, context: BoltContext) -> None:
-    """Reject clicked on a reimbursement DM (with the reason typed above it, if any)."""
-    _queue_click(decide_from_slack, ack, body, context, approve=False, reason=_reason(body))
+    """Reject clicked: a job opens the Reject-with-a-reason modal at once (DMs posted before the modal, with
+    their reason typed inline, are decided as they were)."""
+    if _reason(body):
+        _queue_click(decide_from_slack, ack, body, context, approve=False, reason=_reason(body))
+        return
+    _open_modal(open_reject_modal, ack, body, context)
+
+
+def on_reject_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Reject modal was submitted: a reason is required; the decision itself is made by a job."""
+    metadata = _metadata(view)
+    values = ((view.get("state") or {}).get("values") or {}).get(REJECT_REASON_BLOCK) or {}
+    reason = typed_reason((values.get(REJECT_REASON_ACTION) or {}).get("value")).strip()
+    if not reason:
+        forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
+        ack(response_action="errors", errors={REJECT_REASON_BLOCK: NO_REASON})
+        return
+    enqueue_durably(decide_from_slack, workspace_id=context[WORKSPACE_ID], value=str(metadata.get("request", "")),
+                    slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"), approve=False,
+                    reason=reason)
+    ack()
 
 
 def register_listeners(bolt: App) -> None:
@@ -124,6 +230,10 @@ def register_listeners(bolt: App) -> None:
     bolt.action(CREATE_TICKET)(on_create_ticket)
     bolt.action(APPROVE_REIMBURSEMENT)(on_approve)
     bolt.action(REJECT_REIMBURSEMENT)(on_reject)
+    bolt.view_submission(REJECT_MODAL)(on_reject_submitted)
+    bolt.action(ACKNOWLEDGE_WITH_REASON)(on_acknowledge_with_reason)
+    bolt.view_submission(ACKNOWLEDGE_MODAL)(on_acknowledge_submitted)
     bolt.event("app_mention")(on_app_mention)
+    bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
     bolt.event("tokens_revoked")(on_tokens_revoked)

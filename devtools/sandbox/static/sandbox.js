@@ -15,6 +15,7 @@
     sidebar: "",
     html: "",
     shown: "",
+    modal: "",
   };
 
   function remember() {
@@ -83,7 +84,7 @@
     const a = document.createElement("a");
     a.href = "#";
     a.dataset.conversation = c.id;
-    a.textContent = c.kind === "im" ? c.name : "# " + c.name;
+    a.textContent = c.kind === "channel" ? "# " + c.name : c.name;
     if (c.id === current) a.classList.add("active");
     else if (c.latest && c.latest > (state.seen[c.id] || "")) a.classList.add("unread");
     li.appendChild(a);
@@ -116,13 +117,16 @@
       const channels = $("channels"), dms = $("dms");
       channels.innerHTML = "";
       dms.innerHTML = "";
-      view.conversations.forEach((c) => (c.kind === "im" ? dms : channels).appendChild(conversationItem(c, state.conversation)));
+      view.conversations.forEach((c) => (c.kind === "channel" ? channels : dms).appendChild(conversationItem(c, state.conversation)));
     }
 
-    $("title").textContent = view.conversation.kind === "im" ? view.conversation.name : "# " + view.conversation.name;
+    const home = view.conversation.kind === "home";
+    $("composer").hidden = home;  // the Home tab has no message box
+    $("title").textContent = view.conversation.kind === "channel" ? "# " + view.conversation.name : view.conversation.name;
     $("topic").textContent = view.conversation.topic || (view.conversation.kind === "im" ? "Your direct messages with Toktra" : "");
     $("message").placeholder = "Message " + (view.conversation.kind === "im" ? "Toktra" : "#" + view.conversation.name);
 
+    showModal(view.modal);
     if (view.html === state.html && !changedConversation) return;  // keep focus and typing in message inputs
     state.html = view.html;
     const box = $("messages");
@@ -133,7 +137,34 @@
     if (atBottom || changedConversation) box.scrollTop = box.scrollHeight;
   }
 
+  // A modal the app opened (views.open) for this person: shown over the page until submitted or closed.
+  function showModal(modal) {
+    const id = modal ? modal.id : "";
+    if (id === state.modal) return;  // keep what is being typed
+    state.modal = id;
+    $("modal").hidden = !modal;
+    if (!modal) return;
+    $("modal-title").textContent = modal.title;
+    $("modal-body").innerHTML = modal.html;
+    $("modal-errors").textContent = "";
+    $("modal-submit").textContent = modal.submit || "Submit";
+    $("modal-submit").hidden = !modal.submit;
+    $("modal-close").textContent = modal.close;
+  }
+
+  $("modal-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await post("/sandbox/api/modal", { user: state.user, view_id: state.modal, state: messageState($("modal-body")) });
+    if (answer.errors) $("modal-errors").textContent = Object.values(answer.errors).join(" ");
+    else refresh();
+  });
+  $("modal-close").addEventListener("click", async () => {
+    await post("/sandbox/api/modal", { user: state.user, view_id: state.modal, close: true });
+    refresh();
+  });
+
   function open(conversation) {
+    if (conversation === "home") post("/sandbox/api/home", { user: state.user });  // Slack's app_home_opened
     state.conversation = conversation;
     state.version = "";
     document.body.classList.remove("sidebar-open");

@@ -1,0 +1,67 @@
+"""Modal jobs: open a modal with the click's trigger_id (Slack accepts it for 3 seconds)."""
+from __future__ import annotations
+
+import json
+import logging
+
+from app.extensions import db
+from app.models import SlackWorkspace
+from app.services.reimbursements import ReimbursementError, request_to_decide
+from app.slack.blocks import cards
+from app.slack.blocks.modals import render_acknowledge_modal, render_reject_modal
+from app.slack.blocks.reimbursement_cards import decision_words
+from app.slack.client.respond import post_response_if_alive
+from app.slack.client.web import SlackError, WorkspaceClient
+from jobs.alerts import already_acknowledged
+from jobs.reimbursements import clicked_request
+from jobs.tickets import clicked_alert
+
+log = logging.getLogger(__name__)
+
+TRIGGER_EXPIRED = ("Slack closed the window for opening the reason form before Toktra could open it. "
+                   "Click {button} again.")
+
+
+def open_reject_modal(workspace_id: int, value: str, slack_user_id: str, response_url: str, trigger_id: str) -> str:
+    """Reject clicked: open the Reject-with-a-reason modal, or tell the clicker why they cannot reject."""
+    clicked = clicked_request(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    actor, request_id = clicked
+    try:
+        request = request_to_decide(request_id, actor)
+    except ReimbursementError as exc:
+        post_response_if_alive(response_url, *cards.notice(f":no_entry: {exc}"))
+        return "refused"
+    if request.status != "pending":
+        tz = request.employee.organization.timezone
+        post_response_if_alive(response_url, *cards.notice(
+            f"This request was already decided: {decision_words(request, tz)}."))
+        return "already decided"
+    return _open(workspace_id, trigger_id, render_reject_modal(request, response_url), response_url, "Reject")
+
+
+def open_acknowledge_modal(workspace_id: int, value: str, slack_user_id: str, response_url: str, trigger_id: str,
+                           is_ephemeral: bool = False) -> str:
+    """Acknowledge with reason clicked: open its modal, or tell the clicker why not (gone, already acknowledged)."""
+    clicked = clicked_alert(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    user, alert = clicked
+    if alert.status != "open":
+        post_response_if_alive(response_url, *cards.notice(already_acknowledged(alert, user.organization)))
+        return "already acknowledged"
+    metadata = json.dumps({"value": value, "response_url": response_url, "is_ephemeral": is_ephemeral})
+    return _open(workspace_id, trigger_id, render_acknowledge_modal(alert, metadata), response_url,
+                 "Acknowledge with reason")
+
+
+def _open(workspace_id: int, trigger_id: str, view: dict, response_url: str, button: str) -> str:
+    """views.open with the click's trigger_id; if Slack refuses (the 3 seconds are over), say to click again."""
+    try:
+        WorkspaceClient(db.session.get(SlackWorkspace, workspace_id)).views_open(trigger_id=trigger_id, view=view)
+    except SlackError as exc:  # expired_trigger_id above all: retrying cannot help
+        log.warning("views.open for %s failed: %s", button, exc)
+        post_response_if_alive(response_url, *cards.notice(TRIGGER_EXPIRED.format(button=button)))
+        return f"not opened: {exc.error}"
+    return "opened"
