@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 PG_ADMIN_URL = os.environ.get("TOKTRA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = os.environ.get("TOKTRA_BENCH_REDIS", "redis://127.0.0.1:6379/13")  # flushed: use a database of its own
 SIGNING_SECRET = "bench-signing-secret"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent

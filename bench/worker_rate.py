@@ -20,6 +20,7 @@ Every job must have finished, and every card job must have reached the emulator.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import statistics
@@ -41,6 +42,7 @@ from bench.common import (
 )
 
 CARD_POST = re.compile(r"\bresponse_url/card-[0-9]+ -> 200")
+CARD_NUMBERS = itertools.count()  # each card job answers its own response_url, never one used before
 RQ_CLASSES = {"simple": "rq.SimpleWorker", "fork": "rq.Worker"}
 
 
@@ -57,8 +59,8 @@ def queue_jobs(app, kind: str, count: int, emulator: Emulator) -> list[str]:
             return [enqueue(noop).id for _ in range(count)]
         workspace_id = db.session.query(SlackWorkspace.id).scalar()
         return [enqueue(run_command, workspace_id=workspace_id, command="/toktra-budget", text="",
-                        slack_user_id="U0001", response_url=f"{emulator.url}response_url/card-{n}").id
-                for n in range(count)]
+                        slack_user_id="U0001", response_url=f"{emulator.url}response_url/card-{next(CARD_NUMBERS)}").id
+                for _ in range(count)]
 
 
 def card_posts(emulator: Emulator) -> int:
