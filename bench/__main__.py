@@ -14,6 +14,7 @@ import argparse
 import importlib
 import sys
 import time
+import traceback
 
 BENCHMARKS = ("ack_load", "ack_latency", "worker_rate", "usage_ingest", "usage_queries", "fanout")
 
@@ -29,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in chosen:
         print(f"\n===== bench.{name} =====", flush=True)
         start = time.monotonic()
-        status = importlib.import_module(f"bench.{name}").main([])
+        try:
+            status = importlib.import_module(f"bench.{name}").main([])
+        except Exception:  # one benchmark's crash (a busy machine, a missing tool) does not stop the others
+            traceback.print_exc()
+            status = 1
         print(f"===== bench.{name}: {'ok' if status == 0 else 'PROBLEMS'} in {time.monotonic() - start:.0f} s =====",
               flush=True)
         if status:

@@ -302,9 +302,10 @@ def start_gunicorn(database_url: str, encryption_key: str, emulator: Emulator, w
         try:
             if requests.get(base + "/healthz", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or too busy to answer yet
             pass
         if time.monotonic() > deadline:
+            stop_process(proc)
             raise TimeoutError("gunicorn did not answer /healthz within 30 s")
         time.sleep(0.1)
     return proc, base, log

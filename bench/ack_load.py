@@ -74,7 +74,10 @@ function request()
   return lines[i]
 end
 function response(status, headers, body)
-  if status ~= 200 or (want_empty and body ~= "") then bad = bad + 1 end
+  if status ~= 200 or (want_empty and body ~= "") then
+    bad = bad + 1
+    if bad == 1 then io.stderr:write(string.format("TOKTRA_BAD %d %s\n", status, body:sub(1, 200))) end
+  end
 end
 function done(summary, latency, requests)
   local b, s, w = 0, 0, 0
@@ -130,7 +133,8 @@ def run_wrk(port: int, connections: int, seconds: float, requests_file: Path, sc
     if line is None:
         raise RuntimeError(f"wrk said nothing usable: {done.stdout[-500:]} {done.stderr[-500:]}")
     answered, duration_us, bad, sent, wrapped, errors, p50, p99 = map(int, line.split()[1:])
-    return {"requests": answered, "rps": answered / (duration_us / 1e6), "bad": bad, "sent": sent,
+    first_bad = next((l[len("TOKTRA_BAD "):] for l in done.stderr.splitlines() if l.startswith("TOKTRA_BAD ")), None)
+    return {"first_bad": first_bad, "requests": answered, "rps": answered / (duration_us / 1e6), "bad": bad, "sent": sent,
             "wrapped": wrapped, "socket_errors": errors, "p50_ms": p50 / 1000, "p99_ms": p99 / 1000}
 
 
@@ -204,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                         run["jobs"] = jobs
                     if run["bad"] or run["socket_errors"]:
                         problems.append(f"{key} at {connections} connections: {run['bad']} answers not 200"
-                                        f"{' and empty' if key == 'toktra' else ''}, {run['socket_errors']} "
-                                        "socket errors")
+                                        f"{' and empty' if key == 'toktra' else ''} (first: {run['first_bad']}), "
+                                        f"{run['socket_errors']} socket errors")
                     if run["wrapped"]:
                         problems.append(f"{key}: the pre-signed pool ran out (raise --max-rate)")
                     if round_no:

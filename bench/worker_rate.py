@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noops", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--classes", nargs="+", choices=sorted(RQ_CLASSES), default=["simple", "fork"])
-    parser.add_argument("--fork-share", type=float, default=0.25, help="job counts for the forking worker, as a share")
+    parser.add_argument("--fork-share", type=float, default=0.05, help="job counts for the forking worker, as a share")
     args = parser.parse_args(argv)
     args.cards, args.noops = max(10, min(args.cards, 20_000)), max(10, min(args.noops, 100_000))
     args.rounds = max(1, min(args.rounds, 10))
