@@ -69,5 +69,9 @@ def redis_known_down() -> bool:
 
 
 def get_queue(name: str = "default") -> Queue:
-    """The RQ queue called name, on the web tier's Redis connection."""
-    return Queue(name, connection=redis_connection(fast=True))
+    """The RQ queue called name, on the web tier's Redis connection (one per app: it remembers Redis's version)."""
+    queues = current_app.extensions.setdefault("toktra.queues", {})
+    queue = queues.get(name)
+    if queue is None:
+        queue = queues[name] = Queue(name, connection=redis_connection(fast=True))
+    return queue

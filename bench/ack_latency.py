@@ -112,13 +112,13 @@ RESPONSE_URL_POST = re.compile(r"\bresponse_url/[^\s/]+ \{")
 class Emulator:
     """The Slack emulator in its own process (so it does not share this process's GIL)."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, users: tuple[str, ...] = ()):
         self.port = free_port()
         self.log_path = workdir / "slack_emulator.log"
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "devtools.slack_emulator", "--host", "127.0.0.1", "--port", str(self.port),
-             "--team", f"{TEAM_ID}:Acme:{BOT_TOKEN}"],
+             "--team", f"{TEAM_ID}:Acme:{BOT_TOKEN}", *(arg for user in users for arg in ("--user", user))],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port)
@@ -302,9 +302,10 @@ def start_gunicorn(database_url: str, encryption_key: str, emulator: Emulator, w
         try:
             if requests.get(base + "/healthz", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or too busy to answer yet
             pass
         if time.monotonic() > deadline:
+            stop_process(proc)
             raise TimeoutError("gunicorn did not answer /healthz within 30 s")
         time.sleep(0.1)
     return proc, base, log

@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import socket
 import statistics
 import time
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 PG_ADMIN_URL = os.environ.get("TOKTRA_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = os.environ.get("TOKTRA_BENCH_REDIS", "redis://127.0.0.1:6379/13")  # flushed: use a database of its own
 SIGNING_SECRET = "bench-signing-secret"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,3 +179,20 @@ def write_results(name: str, data: dict) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
+
+
+def finish(name: str, results: dict, problems: list[str], workdir: Path, all_well: str) -> int:
+    """Record the problems and the load at the end, write the results, say how it went; the exit status."""
+    results["problems"] = problems[:50]
+    results["problem_count"] = len(problems)
+    results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    print(f"load average at the end: {results['load_average_at_end']}")
+    path = write_results(name, results)
+    if problems:
+        print(f"\n{len(problems)} problem(s), e.g.:", *problems[:10], sep="\n  ")
+        print(f"logs kept in {workdir}")
+    else:
+        print(f"\n{all_well}")
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"results: {path}")
+    return 1 if problems else 0

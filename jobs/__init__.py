@@ -32,7 +32,11 @@ def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = 
     try:
         if at is not None:
             return get_queue(queue).enqueue_at(at, func, kwargs=kwargs, retry=retry, **options)
-        return get_queue(queue).enqueue(func, kwargs=kwargs, retry=retry, **options)
+        target = get_queue(queue)
+        with target.connection.pipeline() as pipe:  # RQ's writes for one job, in one round trip
+            job = target.enqueue(func, kwargs=kwargs, retry=retry, pipeline=pipe, **options)
+            pipe.execute()
+        return job
     except RedisError as exc:
         note_redis_down()
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc

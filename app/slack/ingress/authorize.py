@@ -7,11 +7,11 @@ from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from app.extensions import db
-from app.models import SlackWorkspace
-from app.slack.client.store import bot_token_for, find_workspace
+from app.slack.ingress.dedupe import FIRST_DELIVERY, check_in, delivery_key
+from app.slack.ingress.installations import installation_cache
 
 WORKSPACE_ID = "toktra_workspace_id"
+INSTALLED = "toktra_installed"
 NOT_INSTALLED_MESSAGE = (
     ":warning: Toktra is not connected to this workspace (or was uninstalled). "
     "Ask a Toktra admin to install it from Integrations → Slack."
@@ -31,26 +31,29 @@ def refuse_unknown_workspaces(req: BoltRequest, resp: BoltResponse, next) -> Bol
             (body.get("event") or {}).get("type") in NO_INSTALLATION_NEEDED:
         return next()
     context = req.context
-    workspace = find_workspace(context.enterprise_id, None if context.is_enterprise_install else context.team_id)
-    if workspace is not None and workspace.active:
-        context[WORKSPACE_ID] = workspace.id
+    version, context[FIRST_DELIVERY] = check_in(delivery_key(body))
+    installed = installation_cache().lookup(context.enterprise_id,
+                                            None if context.is_enterprise_install else context.team_id, version)
+    if installed is not None:
+        context[WORKSPACE_ID] = installed.workspace_id
+        context[INSTALLED] = installed
         return next()
     return BoltResponse(status=200, body=NOT_INSTALLED_MESSAGE if context.response_url else "")
 
 
 class StoredWorkspaceAuthorize(Authorize):
-    """Bolt's authorize step, answered from SlackWorkspace rows.
+    """Bolt's authorize step, answered from SlackWorkspace rows (as cached by refuse_unknown_workspaces).
 
     Bolt's own InstallationStoreAuthorize calls auth.test on every request; the stored installation
-    already holds what that returns, so the acknowledgement never waits on Slack. Token rotation
-    happens in jobs, before a token is used (app.slack.client.web).
+    already holds what that returns, so the acknowledgement never waits on Slack, nor on PostgreSQL
+    while the cache is current. Token rotation happens in jobs, before a token is used
+    (app.slack.client.web).
     """
 
     def __call__(self, *, context: BoltContext, enterprise_id, team_id, user_id, **_) -> AuthorizeResult | None:
-        workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])  # found by refuse_unknown_workspaces
-        token = bot_token_for(workspace)
-        if token is None:
+        installed = context[INSTALLED]  # found by refuse_unknown_workspaces
+        if installed.bot_token is None:
             return None
-        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, team=workspace.team_name,
-                               bot_token=token, bot_id=workspace.bot_id, bot_user_id=workspace.bot_user_id,
-                               bot_scopes=workspace.scopes, user_id=user_id)
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, team=installed.team_name,
+                               bot_token=installed.bot_token, bot_id=installed.bot_id,
+                               bot_user_id=installed.bot_user_id, bot_scopes=installed.scopes, user_id=user_id)

@@ -8,11 +8,13 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from app.extensions import note_redis_down, redis_connection
+from app.slack.ingress.installations import VERSION_KEY
 
 log = logging.getLogger(__name__)
 
 # Longer than Slack's retry span (about 5 minutes) and its 5-minute signature window.
 DEDUPE_SECONDS = 3600
+FIRST_DELIVERY = "toktra_first_delivery"
 
 
 def delivery_key(body: dict) -> str | None:
@@ -30,14 +32,23 @@ def delivery_key(body: dict) -> str | None:
     return None
 
 
-def first_delivery(key: str) -> bool:
-    """True the first time key is seen; True as well when Redis is down (nothing could be queued twice then)."""
+def check_in(key: str | None) -> tuple[bytes | None, bool]:
+    """One Redis round trip: (installations version, whether this is the first delivery of key).
+
+    With Redis down the version is None (read installations from PostgreSQL) and every delivery is a
+    first one (nothing could be queued twice then).
+    """
     try:
-        return bool(redis_connection(fast=True).set(f"toktra:slack:seen:{key}", 1, nx=True, ex=DEDUPE_SECONDS))
+        pipe = redis_connection(fast=True).pipeline(transaction=False)
+        pipe.get(VERSION_KEY)
+        if key is not None:
+            pipe.set(f"toktra:slack:seen:{key}", 1, nx=True, ex=DEDUPE_SECONDS)
+        version, *first = pipe.execute()
     except RedisError as exc:
         note_redis_down()
         log.warning("Slack dedupe unavailable (%s); handling %s", type(exc).__name__, key)
-        return True
+        return None, True
+    return version or b"0", bool(first[0]) if first else True
 
 
 def forget_delivery(key: str) -> None:
@@ -49,9 +60,12 @@ def forget_delivery(key: str) -> None:
 
 
 def dedupe_middleware(req: BoltRequest, resp: BoltResponse, next) -> BoltResponse:
-    """Bolt middleware: acknowledge repeats without handling them again."""
+    """Bolt middleware: acknowledge repeats (as check_in found them) without handling them again."""
     key = delivery_key(req.body or {})
-    if key is not None and not first_delivery(key):
+    first = req.context.get(FIRST_DELIVERY)
+    if first is None:  # not checked in before authorizing (events that need no installation)
+        first = check_in(key)[1]
+    if key is not None and not first:
         log.info("ignoring repeated Slack delivery %s (retry %s)", key, req.headers.get("x-slack-retry-num"))
         return BoltResponse(status=200, body="")
     return next()

@@ -10,10 +10,12 @@ from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
 
 from app.errors import error_response
+from app.rate_limits import limiter
 from app.slack.ingress.bolt_app import bolt_app
 
 log = logging.getLogger(__name__)
 bp = Blueprint("slack", __name__)
+limiter.exempt(bp)  # Slack's signature authenticates; no limit applies here, so skip even looking for one
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, ASCII digits only: int() never raises on it
 # What Bolt may raise while reading a signed body that is not one of Slack's payloads.

@@ -1,0 +1,115 @@
+"""Installed workspaces as the acknowledgement needs them: cached in each process, checked against Redis.
+
+Every change to a SlackWorkspace row (install, reinstall, uninstall, revocation, token rotation) bumps
+a version key in Redis once its transaction commits. Each request reads that key in the same round
+trip as its dedupe mark (app.slack.ingress.dedupe.check_in) and drops this process's cache when the
+version moved, so an uninstall in one process is seen by the very next request of every other process.
+The TTL only bounds how long a row can be served when a version bump was lost (Redis down during it).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session
+
+from app.extensions import note_redis_down, redis_connection
+from app.models import SlackWorkspace
+from app.slack.client.store import bot_token_for, find_workspace
+
+log = logging.getLogger(__name__)
+
+VERSION_KEY = "toktra:slack:installations:version"
+TTL_SECONDS = 60.0
+_CHANGED = "toktra.slack_workspaces_changed"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What authorizing a request needs of an active workspace (its token decrypted once, when cached)."""
+
+    workspace_id: int
+    team_name: str
+    bot_token: str | None
+    bot_id: str | None
+    bot_user_id: str | None
+    scopes: str | None
+
+
+class InstallationCache:
+    """(enterprise_id, team_id) -> Installed, or None for unknown and deactivated workspaces."""
+
+    def __init__(self, ttl: float = TTL_SECONDS):
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._version: bytes | None = None
+        self._entries: dict[tuple[str, str], tuple[float, Installed | None]] = {}
+
+    def lookup(self, enterprise_id: str | None, team_id: str | None, version: bytes | None) -> Installed | None:
+        """The workspace's installation; read from PostgreSQL only on a miss, an expiry or a new version."""
+        key = (enterprise_id or "", team_id or "")
+        if version is None:  # Redis did not answer: nothing says the cache is current
+            return load_installation(*key)
+        now = time.monotonic()
+        with self._lock:
+            if version != self._version:
+                self._version = version
+                self._entries.clear()
+            hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        installed = load_installation(*key)
+        with self._lock:
+            if version == self._version:
+                self._entries[key] = (now + self.ttl, installed)
+        return installed
+
+
+def load_installation(enterprise_id: str, team_id: str) -> Installed | None:
+    """The active installation of a team (or an org-wide enterprise install) from PostgreSQL."""
+    workspace = find_workspace(enterprise_id, team_id)
+    if workspace is None or not workspace.active:
+        return None
+    return Installed(workspace_id=workspace.id, team_name=workspace.team_name, bot_token=bot_token_for(workspace),
+                     bot_id=workspace.bot_id, bot_user_id=workspace.bot_user_id, scopes=workspace.scopes)
+
+
+def installation_cache() -> InstallationCache:
+    """The current app's cache (one per app and process)."""
+    cache = current_app.extensions.get("toktra.slack_installations")
+    if cache is None:
+        cache = current_app.extensions.setdefault("toktra.slack_installations", InstallationCache())
+    return cache
+
+
+def installations_changed() -> None:
+    """Tell every process that installations changed (after the change is committed)."""
+    try:
+        redis_connection(fast=True).incr(VERSION_KEY)
+    except RedisError as exc:
+        note_redis_down()
+        log.warning("could not announce a Slack installation change (%s); other processes see it within %ss",
+                    type(exc).__name__, int(TTL_SECONDS))
+
+
+# Any committed change to a SlackWorkspace row, whichever code makes it, bumps the version.
+@sa.event.listens_for(Session, "after_flush")
+def _note_workspace_changes(session, _flush_context) -> None:
+    if any(isinstance(obj, SlackWorkspace) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _announce_workspace_changes(session) -> None:
+    if session.info.pop(_CHANGED, False) and has_app_context():
+        installations_changed()
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_workspace_changes(session, _previous_transaction) -> None:
+    session.info.pop(_CHANGED, None)
