@@ -13,7 +13,7 @@ from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, AlertButton, parse_alert_button
 from app.slack.arguments import ArgumentError, parse_alerts_args
 from app.slack.client.channels import channel_types, store_channels
-from app.slack.blocks.format import when
+from app.slack.blocks.format import slack_time
 from app.slack.client.respond import post_response, post_response_if_alive
 from app.slack.client.users import acting_user
 from app.slack.client.web import SlackError, SlackRateLimited, WorkspaceClient, failure_in_words
@@ -57,7 +57,7 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
 def already_acknowledged(alert, org: Organization) -> str:
     """What a late clicker is told."""
     by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
-    return f"This alert was already acknowledged by {by} at {when(alert.acknowledged_at, org.timezone)}."
+    return f"This alert was already acknowledged by {by} at {slack_time(alert.acknowledged_at, org.timezone)}."
 
 
 def _replace_alert_list(org: Organization, response_url: str, button: AlertButton) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Callable
 
@@ -47,6 +48,8 @@ from jobs import QueueUnavailable, enqueue, queue_deferred_jobs
 from jobs.slack import MENTION_REPLY
 
 log = logging.getLogger(__name__)
+
+LEADER_KEY = "toktra:outbox:dispatcher"
 
 class _Undeliverable(Exception):
     """The message cannot be sent (its subject or recipient is gone); str() says why."""
@@ -232,18 +235,42 @@ def dispatch_due() -> int:
 
 
 class Dispatcher:
-    """The supervised loop, in every worker process, that turns the outbox's due times into queued jobs.
+    """The supervised loop that turns the outbox's due times into queued jobs: one per deployment.
 
-    It sleeps until the next due time (at most `tick` seconds) or until a writer wakes it, survives any
-    Redis or PostgreSQL outage (each round is retried on the next tick), and needs no lock: queuing a
-    message marks it dispatched in one conditional UPDATE, so two workers never queue the same one.
+    Every worker process runs one; the one holding a short lease in Redis leads, the others wait to take
+    over (within `lease_seconds` of the leader dying, or at once after a Redis restart). The leader sleeps
+    until the next due time (at most `tick` seconds) or until a writer wakes it, and survives any Redis or
+    PostgreSQL outage (each round is retried on the next tick). Correctness never rests on the lease:
+    queuing a message marks it dispatched in one conditional UPDATE, so two loops never queue the same one.
     """
 
-    def __init__(self, app: Flask, tick: float):
+    def __init__(self, app: Flask, tick: float, lease_seconds: float | None = None):
         self.app, self.tick = app, tick
+        self.lease_ms = int(1000 * (lease_seconds or max(5.0, 3 * tick)))
+        self.token = uuid.uuid4().hex
         self.stop = threading.Event()
         self.rounds = 0
         self._redis = None
+
+    def leads(self) -> bool:
+        """Take or keep the deployment's dispatcher lease; True while this loop holds it."""
+        conn = self._wake_connection()
+        if conn.set(LEADER_KEY, self.token, nx=True, px=self.lease_ms):
+            return True
+        if conn.get(LEADER_KEY) == self.token.encode():
+            conn.pexpire(LEADER_KEY, self.lease_ms)
+            return True
+        return False
+
+    def release(self) -> None:
+        """Give the lease up (a clean stop), so another worker takes over at once."""
+        self.stop.set()
+        try:
+            conn = self._wake_connection()
+            if conn.get(LEADER_KEY) == self.token.encode():
+                conn.delete(LEADER_KEY)
+        except redis.RedisError:
+            pass
 
     def start(self) -> "Dispatcher":
         """Run the loop in a daemon thread."""
@@ -254,6 +281,9 @@ class Dispatcher:
         failing = False
         while not self.stop.is_set():
             try:
+                if not self.leads():
+                    self.stop.wait(self.tick)
+                    continue
                 with self.app.app_context():
                     queued = dispatch_due()
                     wake_at = outbox.next_due_at()

@@ -67,10 +67,11 @@ def main() -> None:
     if os.environ.get("WORKER_METRICS_PORT"):  # an internal port: the worker's own counters, for a scraper
         start_http_server(int(os.environ["WORKER_METRICS_PORT"]))
     beating = HeartbeatThread(app.config["REDIS_URL"], app.config["WORKER_HEARTBEAT_SECONDS"]).start()
-    Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
+    dispatcher = Dispatcher(app, app.config["OUTBOX_TICK_SECONDS"]).start()
     try:
         run_supervised(app, worker_class, burst=os.environ.get("RQ_BURST") == "1")
     finally:
+        dispatcher.release()
         beating.close()  # a clean stop: readiness turns red now, not WORKER_HEARTBEAT_MAX_AGE later
 
 

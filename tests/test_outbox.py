@@ -236,3 +236,17 @@ def test_a_post_slack_answered_while_the_database_was_away_is_recorded_not_repos
     outbox.remember_answer(message.id, "1700000000.000042")  # then recording it failed: PostgreSQL was down
     assert outbox.recover_stale(TIMING, t0 + dt.timedelta(seconds=31)) == 1
     assert (fresh(message).state, message.message_ts, message.ambiguous_posts) == ("sent", "1700000000.000042", 0)
+
+
+def test_one_dispatcher_leads_per_deployment_and_another_takes_over_when_it_stops(app, redis_conn):
+    first, second = Dispatcher(app, tick=0.2, lease_seconds=1), Dispatcher(app, tick=0.2, lease_seconds=1)
+    assert first.leads() and not second.leads()
+    assert first.leads()  # renewing keeps it
+    first.release()  # a clean stop hands over at once
+    assert second.leads() and not first.leads()
+    third = Dispatcher(app, tick=0.2, lease_seconds=1)
+    redis_conn.pexpire("toktra:outbox:dispatcher", 1)  # the leader was SIGKILLed: its lease runs out
+    deadline = time.monotonic() + 2
+    while not third.leads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert third.leads()

@@ -118,8 +118,12 @@ def test_an_alert_card_shows_what_who_when_status_and_buttons():
     [(text, blocks)] = render_alert_list([make_alert(1), make_alert(2, "acknowledged")], "Europe/Paris", True, "Alerts")
     body = json.dumps(blocks, ensure_ascii=False)
     assert "🟠 *High* · *Secrets in prompts*" in body and "AWS key in prompt #1" in body
-    assert "Person: Bob Jones" in body and "Fired: Jan 5, 2025 10:01 CET" in body and "Status: Open" in body
-    assert "Acknowledged by Ada Admin at Jan 5, 2025 11:00 CET" in body
+    fired = int(dt.datetime(2025, 1, 5, 9, 1, tzinfo=dt.timezone.utc).timestamp())
+    acked = int(dt.datetime(2025, 1, 5, 10, 0, tzinfo=dt.timezone.utc).timestamp())
+    # Each reader sees their own timezone; clients that can't show the organization's time.
+    assert "Person: Bob Jones" in body and "Status: Open" in body
+    assert f"Fired: <!date^{fired}^{{date_short_pretty}} {{time}}|Jan 5, 2025 10:01 CET>" in body
+    assert f"Acknowledged by Ada Admin at <!date^{acked}^{{date_short_pretty}} {{time}}|Jan 5, 2025 11:00 CET>" in body
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == [ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET]
     assert [e["action_id"] for e in actions[1]["elements"]] == [CREATE_TICKET]

@@ -24,7 +24,7 @@ from app.slack.blocks.format import (
     clip,
     dollars,
     tokens,
-    when,
+    slack_time,
     whole_dollars,
 )
 
@@ -165,14 +165,14 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
     person = alert.subject_user.name if alert.subject_user else "—"
     if alert.status == "acknowledged":
         by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
-        status = f"✅ Acknowledged by {by} at {when(alert.acknowledged_at, tz)}"
+        status = f"✅ Acknowledged by {by} at {slack_time(alert.acknowledged_at, tz)}"
         if alert.ack_reason:
             status += f" ({ACK_REASONS.get(alert.ack_reason, alert.ack_reason)}"
             status += f": “{clip(alert.ack_note, 500)}”)" if alert.ack_note else ")"
     else:
         status = "Open"
     tickets = [f"Ticket: <{t.url}|{t.external_key}>" for t in alert.tickets]
-    facts = [f"Person: {person}", f"Fired: {when(alert.fired_at, tz)}", f"Status: {status}", *tickets]
+    facts = [f"Person: {person}", f"Fired: {slack_time(alert.fired_at, tz)}", f"Status: {status}", *tickets]
     blocks = [section(summary, block_id=f"alert-{alert.id}"), context(" · ".join(facts))]
     value = alert_button_value(alert.id, query, page)
     buttons = []

@@ -32,6 +32,11 @@ def when(moment: dt.datetime, tz: str) -> str:
     return moment.astimezone(zone(tz)).strftime("%b %-d, %Y %H:%M %Z")
 
 
+def slack_time(moment: dt.datetime, tz: str) -> str:
+    """A moment as Slack shows it, in each reader's own timezone; the organization's time where a client can't."""
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{when(moment, tz)}>"
+
+
 # Slack's Block Kit limits, in characters (https://docs.slack.dev/reference/block-kit).
 SECTION_TEXT_LIMIT = 3000
 HEADER_TEXT_LIMIT = 150

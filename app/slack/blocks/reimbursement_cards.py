@@ -7,7 +7,7 @@ from app.models import ReimbursementRequest
 from app.services.usage import UsageSummary
 from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, request_button_value
 from app.slack.blocks.cards import Message, _code, _message, context, header, section, usage_table
-from app.slack.blocks.format import when
+from app.slack.blocks.format import slack_time
 
 # The reason input of DMs posted before Reject opened a modal; their clicks still carry it.
 REASON_BLOCK = "reimbursement-reason"
@@ -50,7 +50,7 @@ def render_request_dm(request: ReimbursementRequest, usage: UsageSummary) -> Mes
 def decision_words(request: ReimbursementRequest, tz: str) -> str:
     """'Approved by Max Manager at Jan 5, 2025 10:00 UTC' (with the reason for rejections)."""
     by = request.decided_by.name if request.decided_by else "someone"
-    words = f"{'✅ Approved' if request.status == 'approved' else '❌ Rejected'} by {by} at {when(request.decided_at, tz)}"
+    words = f"{'✅ Approved' if request.status == 'approved' else '❌ Rejected'} by {by} at {slack_time(request.decided_at, tz)}"
     if request.status == "rejected" and request.rejection_reason:
         words += f": “{request.rejection_reason[:500]}”"
     return words
