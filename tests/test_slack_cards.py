@@ -15,7 +15,7 @@ from app.services.usage import ProviderUsage, UsageSummary
 from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET
 from app.slack.blocks.cards import budget_bar, render_alert_list, render_budget_card, render_usage_card
 
-# The examples of shared/spec/slack-app.md, "Slash commands", character for character.
+# The examples of the product specification, "Slash commands", character for character.
 SPEC_USAGE_EXAMPLE = """\
 Usage Summary — Alice Smith
 Period: January 2025
