@@ -47,7 +47,7 @@ def budget_json(status: BudgetStatus) -> dict:
         "period": period_json(status.period),
         "monthly_limit_usd": money(status.monthly_limit_usd),
         "alert_threshold_pct": status.alert_threshold_pct,
-        "alert_thresholds": list(status.alert_thresholds or (status.alert_threshold_pct,)),
+        "alert_thresholds": list(status.thresholds),
         "spent_usd": money(status.spent_usd),
         "remaining_usd": money(status.remaining_usd),
         "percent_used": str(status.percent_used) if status.percent_used is not None else None,

@@ -25,6 +25,11 @@ class BudgetStatus:
     forecast: Forecast | None = None
 
     @property
+    def thresholds(self) -> tuple[int, ...]:
+        """Every alert threshold (%), ascending (the single alert_threshold_pct when none are listed)."""
+        return self.alert_thresholds or (self.alert_threshold_pct,)
+
+    @property
     def remaining_usd(self) -> Decimal | None:
         """Limit minus spend (negative when over budget); None without a budget."""
         if self.monthly_limit_usd is None:

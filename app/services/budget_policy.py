@@ -24,7 +24,7 @@ def check_budget_thresholds(org: Organization) -> list[FiredAlert]:
         return []
     fired = []
     # Every threshold crossed fires, lowest first, once per period (a batch may cross several at once).
-    levels = {**{t: "high" for t in status.alert_thresholds or (status.alert_threshold_pct,)}, 100: "critical"}
+    levels = {**{t: "high" for t in status.thresholds}, 100: "critical"}
     for threshold, severity in sorted(levels.items()):
         if status.percent_used < threshold:
             continue

@@ -177,9 +177,9 @@ def take_slot(message: OutboxMessage, timing: Timing, now: dt.datetime | None = 
         db.session.commit()
         return None
     row = db.session.execute(sa.select(ChannelPace.next_send_at, ChannelPace.held_until).where(pace)).one()
-    free_at = max(t for t in (row.next_send_at, row.held_until, now) if t is not None)
-    if message.message_ts is not None:
-        free_at = max(row.held_until or now, now)
+    # An update waits only for the hold; a post also for the channel's next slot.
+    waits_for = (row.held_until,) if message.message_ts is not None else (row.next_send_at, row.held_until)
+    free_at = max(t for t in (*waits_for, now) if t is not None)
     _put_back(message, free_at)
     db.session.commit()
     return free_at

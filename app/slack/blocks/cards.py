@@ -113,7 +113,7 @@ def budget_bar(percent: Decimal) -> str:
 
 def threshold_line(status: BudgetStatus) -> str:
     """'Alert threshold: 80%' as the spec shows it, or every threshold when there are several."""
-    thresholds = status.alert_thresholds or (status.alert_threshold_pct,)
+    thresholds = status.thresholds
     if len(thresholds) == 1:
         return f"{'Alert threshold:':<19}{thresholds[0]}%"
     return f"{'Alert thresholds:':<19}{', '.join(f'{t}%' for t in thresholds)}"
