@@ -249,7 +249,6 @@ class Dispatcher:
         self.lease_ms = int(1000 * (lease_seconds or max(5.0, 3 * tick)))
         self.token = uuid.uuid4().hex
         self.stop = threading.Event()
-        self.rounds = 0
         self._redis = None
 
     def leads(self) -> bool:
@@ -300,7 +299,6 @@ class Dispatcher:
                     log.warning("dispatcher round failed (%s); retrying every %ss", exc, self.tick)
                 failing = True
                 self.stop.wait(self.tick)
-            self.rounds += 1
 
     def _sleep(self, wake_at) -> None:
         seconds = self.tick

@@ -394,9 +394,3 @@ def next_due_at(now: dt.datetime | None = None) -> dt.datetime | None:
                           .where(ChannelPace.next_send_at > now, waiting.exists())),
     ]
     return min((t for t in times if t is not None), default=None)
-
-
-def messages_for(kind: str, subject_id: int) -> list[OutboxMessage]:
-    """Every outbox message about one subject (e.g. an alert's channel copies), oldest first."""
-    return list(db.session.scalars(sa.select(OutboxMessage).where(
-        OutboxMessage.kind == kind, OutboxMessage.subject_id == subject_id).order_by(OutboxMessage.id)))
