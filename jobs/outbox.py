@@ -21,6 +21,14 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
+from app.services.alert_lifecycle import (
+    ALERT_REMINDER,
+    ALERT_UNSNOOZE,
+    after_unsnooze,
+    next_reminder,
+    reminder_applies,
+    unsnooze_applies,
+)
 from app.services.alert_timeline import ALERT_REPLY
 from app.services.home import HOME_VIEW
 from app.services.home_content import home_content
@@ -32,7 +40,7 @@ from app.services.delivery_health import ALARM_KIND, render_delivery_alarm
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
-from app.slack.blocks.alert_replies import render_alert_reply
+from app.slack.blocks.alert_replies import render_alert_reply, render_reminder, render_unsnooze
 from app.slack.blocks.messages import render_mention_help
 from app.slack.blocks.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
 from app.slack.client.web import (
@@ -70,6 +78,25 @@ def _render_alert_reply(message: OutboxMessage, client: WorkspaceClient) -> tupl
     if event is None:
         raise _Undeliverable("The alert was deleted.")
     return render_alert_reply(event, event.alert)
+
+
+def _render_unsnooze(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    event = db.session.get(AlertEvent, message.subject_id)
+    if event is None:
+        raise _Undeliverable("The alert was deleted.")
+    return render_unsnooze(event.alert, db.session.get(Organization, event.alert.org_id).timezone)
+
+
+def _skip_unsnooze(message: OutboxMessage) -> str | None:
+    event = db.session.get(AlertEvent, message.subject_id)
+    return "Not needed: the alert was deleted." if event is None else unsnooze_applies(event)
+
+
+def _render_reminder(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    alert = db.session.get(Alert, message.subject_id)
+    if alert is None:
+        raise _Undeliverable("The alert was deleted.")
+    return render_reminder(alert, db.session.get(Organization, alert.org_id).timezone)
 
 
 def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
@@ -120,15 +147,24 @@ def _publish_view(client: WorkspaceClient, message: OutboxMessage, view: dict):
 
 @dataclass(frozen=True)
 class Sender:
-    """How one kind of outbox message is rendered from its subject's current state, and sent."""
+    """How one kind of outbox message is rendered from its subject's current state, and sent.
+
+    skip, when given, says at send time why the message no longer applies (it is then never sent);
+    after runs once it was posted, in the transaction that records it.
+    """
 
     render: Callable[[OutboxMessage, WorkspaceClient], object]
     send: Callable[[WorkspaceClient, OutboxMessage, object], object]
+    skip: Callable[[OutboxMessage], str | None] | None = None
+    after: Callable[[OutboxMessage], None] | None = None
 
 
 SENDERS = {
     ALERT_CARD: Sender(_render_alert_card, _post_or_update),
     ALERT_REPLY: Sender(_render_alert_reply, _post_or_update),
+    ALERT_UNSNOOZE: Sender(_render_unsnooze, _post_or_update, _skip_unsnooze, lambda m: after_unsnooze(m, utcnow())),
+    ALERT_REMINDER: Sender(_render_reminder, _post_or_update, lambda m: reminder_applies(m, utcnow()),
+                           lambda m: next_reminder(m, utcnow())),
     REQUEST_DM: Sender(_render_reimbursement, _post_or_update),
     EMPLOYEE_NOTICE: Sender(_render_reimbursement, _post_or_update),
     MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
@@ -173,6 +209,10 @@ def deliver(message_id: int) -> str:
         sender = SENDERS.get(message.kind)
         if sender is None:
             raise _Undeliverable(f"unknown message kind {message.kind}")
+        why_not = sender.skip(message) if sender.skip is not None and message.message_ts is None else None
+        if why_not:
+            outbox.record_skipped(message, why_not)
+            return f"skipped: {why_not}"
         if message.parent_id is not None and message.message_ts is None:
             waiting = outbox.wait_for_parent(message, timing)  # a thread reply needs its parent's ts
             if waiting is not None:
@@ -202,8 +242,11 @@ def deliver(message_id: int) -> str:
     except _Undeliverable as exc:
         _give_up(message, str(exc))
         return f"failed: {exc}"
-    if message.message_ts is None:
+    first = message.message_ts is None
+    if first:
         outbox.remember_answer(message.id, response.get("ts"))  # survives a database outage right now
+        if sender.after is not None:
+            sender.after(message)
     outbox.record_sent(message, response.get("ts"))
     _after_sent(message)
     wake_dispatcher()  # the channel's next message, or a newer version of this one

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import SEVERITIES, Alert, AlertChannelRoute, ItsmConnector, Organization, SlackWorkspace, User
 from app.models.types import utcnow
+from app.services.alert_lifecycle import schedule_reminders
 from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.home import refresh_homes
 from app.services.outbox import add_message
@@ -77,6 +78,7 @@ def _insert_alert(org: Organization, severity: str, policy: str, title: str, det
     for route in routes:
         add_message(alert_copy_key(alert.id, route.workspace_id, route.channel_id), org.id, ALERT_CARD, alert.id,
                     workspace_id=route.workspace_id, channel_id=route.channel_id, route_id=route.id)
+    schedule_reminders(alert, alert.fired_at)  # the channels that want a reminder if nobody acknowledges
     refresh_homes(org.id)  # a new open alert (a budget crossing included) shows on the Home tabs
     db.session.commit()
     return FiredAlert(alert, True, len(routes))
@@ -95,12 +97,12 @@ def open_alert_with_key(org_id: int, dedup_key: str) -> Alert | None:
 
 
 def recent_alerts(org: Organization, severity: str | None = None, limit: int = 10,
-                  status: str | None = None, with_tickets: bool = False) -> list[Alert]:
-    """The organization's most recent alerts, newest first."""
+                  status: str | tuple[str, ...] | None = None, with_tickets: bool = False) -> list[Alert]:
+    """The organization's most recent alerts (of one status, or of any of several), newest first."""
     query = (
         sa.select(Alert)
         .where(Alert.org_id == org.id)
-        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by))
+        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by), selectinload(Alert.resolved_by))
         .order_by(Alert.fired_at.desc(), Alert.id.desc())
         .limit(limit)
     )
@@ -109,7 +111,7 @@ def recent_alerts(org: Organization, severity: str | None = None, limit: int = 1
     if severity:
         query = query.where(Alert.severity == severity)
     if status:
-        query = query.where(Alert.status == status)
+        query = query.where(Alert.status.in_((status,) if isinstance(status, str) else status))
     return list(db.session.scalars(query))
 
 
