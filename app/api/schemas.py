@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import SEVERITIES
-from app.services.alert_routes import parse_severities
+from app.services.alert_routes import MAX_REMIND_MINUTES, parse_remind_minutes, parse_severities
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
 from app.services.budget import MAX_THRESHOLDS, parse_budget_limit, parse_threshold, parse_thresholds
 from app.services.reimbursements import MAX_DESCRIPTION, MAX_EMAIL, parse_amount, parse_period
@@ -307,11 +307,15 @@ class Alert(ResponseBody):
     title: str
     details: str
     user_email: str | None
-    status: Literal["open", "acknowledged"]
+    status: Literal["open", "acknowledged", "resolved"]
     dedup_key: str | None
     fired_at: str = Field(json_schema_extra={"format": "date-time"})
     acknowledged_by: str | None
     acknowledged_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    resolved_by: str | None = Field(description="Who resolved it (email); null when resolved through the API.")
+    resolved_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    snoozed_until: str | None = Field(json_schema_extra={"format": "date-time"},
+                                      description="While snoozed: when it is announced again.")
     tickets: list[Ticket]
 
 
@@ -321,6 +325,13 @@ class FiredAlert(ResponseBody):
     alert: Alert
     created: bool
     deliveries: int
+
+
+class ResolvedAlert(ResponseBody):
+    """The alert after a resolve, and whether this request resolved it (false: it was resolved already)."""
+
+    alert: Alert
+    resolved_now: bool
 
 
 class AlertList(ResponseBody):
@@ -334,12 +345,13 @@ class AlertsQuery(RequestBody):
 
     model_config = ConfigDict(extra="ignore", strict=True)
     MESSAGES = {"severity": f"severity must be one of {', '.join(SEVERITIES)}.",
-                "status": "status must be open or acknowledged.",
+                "status": "status must be open, acknowledged or resolved.",
                 "limit": "limit must be a whole number from 1 to 200."}
 
     severity: _ours(lambda raw: _severity(raw) if raw else None, SEVERITY) = None
-    status: _ours(lambda raw: _choice(raw, ("open", "acknowledged"), "status must be open or acknowledged."),
-                  {"type": "string", "enum": ["open", "acknowledged"]}) = None
+    status: _ours(lambda raw: _choice(raw, ("open", "acknowledged", "resolved"),
+                                      "status must be open, acknowledged or resolved."),
+                  {"type": "string", "enum": ["open", "acknowledged", "resolved"]}) = None
     limit: _ours(lambda raw: _whole_number(raw, 1, 200, "limit must be a whole number from 1 to 200."),
                  {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}) = 50
 
@@ -368,6 +380,9 @@ def _severities(raw) -> list[str]:
 
 
 SEVERITY_LIST = {"type": "array", "items": SEVERITY, "minItems": 1, "maxItems": 20}
+REMIND_MINUTES = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_REMIND_MINUTES,
+                  "description": "Remind the channel of an alert nobody acknowledged after this many minutes, "
+                                 "again every interval, in the alert's thread and the channel; null: never."}
 
 
 class AlertChannelIn(RequestBody):
@@ -381,14 +396,16 @@ class AlertChannelIn(RequestBody):
     channel_name: Text(201, min_length=0, example="security-incidents") | None = None
     severities: _ours(_severities, SEVERITY_LIST)
     team_id: Text(32, min_length=0, description="Required when the organization has several workspaces.") | None = None
+    remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
 
 
 class SeveritiesIn(RequestBody):
-    """Which severities a channel receives."""
+    """Which severities a channel receives, and its reminder interval (left out: unchanged)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
 
     severities: _ours(_severities, SEVERITY_LIST)
+    remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
 
 
 class LastDelivery(ResponseBody):
@@ -408,6 +425,7 @@ class AlertChannel(ResponseBody):
     channel_id: str
     channel_name: str
     severities: list[Severity]
+    remind_after_minutes: int | None
     last_delivery: LastDelivery | None
 
 

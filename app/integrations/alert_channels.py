@@ -24,6 +24,7 @@ from app.services.alert_routes import (
     get_route,
     org_routes,
     org_workspaces,
+    parse_remind_minutes,
     remove_route,
     update_route,
 )
@@ -122,7 +123,8 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
     if edit_id is not None and edit_form is None:
         route = next((r for r in routes if r.id == edit_id), None)
         if route is not None:
-            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list)
+            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list,
+                                            remind_after_minutes=str(route.remind_after_minutes or ""))
         else:
             edit_id = None
 
@@ -176,7 +178,7 @@ def alert_channel_add():
     severities = form.severities.data
     ordered = [s for s in SEVERITIES if s in severities]
     try:
-        add_route(workspace, channel["id"], channel["name"], ordered)
+        add_route(workspace, channel["id"], channel["name"], ordered, parse_remind_minutes(form.remind_after_minutes.data))
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]
@@ -233,7 +235,7 @@ def alert_channel_update(route_id: int):
     if not form.validate_on_submit():
         return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
     ordered = [s for s in SEVERITIES if s in form.severities.data]
-    update_route(route, ordered)
+    update_route(route, ordered, parse_remind_minutes(form.remind_after_minutes.data))
     flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts.", "success")
     return redirect(url_for("integrations.alert_channels"), 303)
 
