@@ -229,6 +229,10 @@ def reminders(slack, channel):
 
 
 def test_reminders_come_once_per_interval_where_asked_and_stop_on_acknowledge(slack, fired, run_worker, member):
+    from app.services.delivery_health import live_state_counts
+
+    with in_a_while(20):
+        assert live_state_counts()[1] == 0  # a reminder due later is not a late message
     with in_a_while(29):
         run_worker()
     assert reminders(slack, "C1") == []
