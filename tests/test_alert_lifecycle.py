@@ -300,3 +300,22 @@ def test_the_home_tab_shows_a_snooze_and_drops_an_alert_resolved_there(signed, s
     run_worker()
     assert "API key in a prompt" not in json.dumps(slack.home_view("U0002")["blocks"], ensure_ascii=False)
     assert thread_texts(slack, "C1")[-1] == "☑️ Resolved by Ada Admin"
+
+
+def test_what_people_typed_cannot_mention_the_channel_in_a_broadcast(slack, org, routes, run_worker, member):
+    from app.services.alert_lifecycle import snooze_alert
+
+    alert = fire_alert(org, "high", "P", "Hey <!channel> & <https://evil.example|click>").alert
+    acknowledge_alert(alert.id, member, "false_positive", "cc <!here>")
+    run_worker()
+    assert thread_texts(slack, "C2") == ["✅ Acknowledged by Alice Smith — False positive: “cc &lt;!here&gt;”"]
+    from app.services.alert_lifecycle import reopen_alert, resolve_alert
+
+    resolve_alert(alert.id, org.id, member)
+    reopen_alert(alert.id, member)
+    snooze_alert(alert.id, member, "1h")
+    with in_a_while(61):
+        run_worker()
+    [announced] = [m for m in slack.channel_messages("C2") if m.get("reply_broadcast")]
+    assert "Hey &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;" in announced["text"]
+    assert "<!channel>" not in json.dumps(announced)

@@ -25,6 +25,7 @@ from app.services.accounts import find_user
 from app.services.alert_routes import KEEP, RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
 from app.services.alert_lifecycle import resolve_alert
 from app.services.alerts import fire_alert, recent_alerts
+from app.slack.blocks.format import plain
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 from jobs import QueueUnavailable, enqueue
 from jobs.alerts import refresh_channel_list
@@ -68,7 +69,7 @@ def post_alert_resolve(alert_id: int):
     """Resolve an alert, e.g. from the system that raised it once the problem is gone; every card says so."""
     if alert_id > MAX_ID:
         return error_response(404, f"No alert {alert_id} in this organization.")
-    resolved_now, alert = resolve_alert(alert_id, g.org.id, None, f"through the API (key “{g.api_key.name}”)")
+    resolved_now, alert = resolve_alert(alert_id, g.org.id, None, f"through the API (key “{plain(g.api_key.name)}”)")
     if alert is None:
         return error_response(404, f"No alert {alert_id} in this organization.")
     answer = {"alert": alert_json(alert), "resolved_now": resolved_now}

@@ -14,6 +14,7 @@ from app.models.types import utcnow
 from app.services.alert_lifecycle import schedule_reminders
 from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.home import refresh_homes
+from app.slack.blocks.format import plain
 from app.services.outbox import add_message
 
 log = logging.getLogger(__name__)
@@ -144,10 +145,10 @@ def acknowledge_alert(alert_id: int, actor: User, reason: str | None = None,
 
 
 def ack_detail(reason: str | None, note: str | None) -> str | None:
-    """How an acknowledgement's reason reads in its thread reply: "False positive: “note”"."""
+    """How an acknowledgement's reason reads in its thread reply (mrkdwn): "False positive: “note”"."""
     if reason is None:
         return None
-    note = (note or "").strip()[:MAX_ACK_NOTE]
+    note = plain((note or "").strip()[:MAX_ACK_NOTE])
     return ACK_REASONS[reason] + (f": “{note}”" if note else "")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.models import Alert, AlertEvent
 from app.slack.blocks.cards import SEVERITY_EMOJI, Message, _message, section
-from app.slack.blocks.format import clip, slack_time
+from app.slack.blocks.format import clip, plain, slack_time
 
 # event -> (the line, how its detail follows); {actor} is who did it.
 LINES = {
@@ -22,8 +22,8 @@ LINES = {
 def alert_reply_line(event: AlertEvent, alert: Alert) -> str:
     """One event as a line of Slack mrkdwn."""
     line, then = LINES.get(event.event, (event.event.replace("_", " ").capitalize(), " — {detail}"))
-    title = f"{SEVERITY_EMOJI[alert.severity]} *{clip(alert.title, 200)}*"
-    actor = event.actor.name if event.actor else "Toktra"
+    title = _title(alert)
+    actor = plain(event.actor.name) if event.actor else "Toktra"
     text = line.format(actor=actor, title=title, status=alert.status)
     return text + then.format(detail=clip(event.detail, 1500)) if event.detail else text
 
@@ -35,7 +35,7 @@ def render_alert_reply(event: AlertEvent, alert: Alert) -> Message:
 
 
 def _title(alert: Alert) -> str:
-    return f"{SEVERITY_EMOJI[alert.severity]} *{clip(alert.title, 200)}*"
+    return f"{SEVERITY_EMOJI[alert.severity]} *{plain(clip(alert.title, 200))}*"
 
 
 def render_unsnooze(alert: Alert, tz: str) -> Message:
