@@ -133,7 +133,8 @@ class SlackSender:
         return self.action(action_id, selected_option=option, **kwargs)
 
     def view_action(self, action_id: str, value: str, view: dict, user_id: str = "U0001", team_id: str = "T0001",
-                    block_id: str = "b", state: dict | None = None, trigger_id: str | None = None, **options):
+                    block_id: str = "b", state: dict | None = None, trigger_id: str | None = None,
+                    selected_option: dict | None = None, **options):
         """A click on a button of a view (the App Home tab): block_actions with a view container and no response_url."""
         payload = {
             "type": "block_actions",
@@ -147,6 +148,10 @@ class SlackSender:
             "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
                          "action_ts": f"{time.time():.6f}"}],
         }
+        if selected_option is not None:  # an overflow menu of the view
+            payload["actions"][0] = {"action_id": action_id, "block_id": block_id, "type": "overflow",
+                                     "selected_option": selected_option,
+                                     "action_ts": payload["actions"][0]["action_ts"]}
         return self.send_form({"payload": json.dumps(payload)}, **options)
 
     def view_submission(self, view: dict, values: dict, user_id: str = "U0001", team_id: str = "T0001",
