@@ -21,14 +21,7 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
-from app.services.alert_lifecycle import (
-    ALERT_REMINDER,
-    ALERT_UNSNOOZE,
-    after_unsnooze,
-    next_reminder,
-    reminder_applies,
-    unsnooze_applies,
-)
+from app.services.alert_lifecycle import ALERT_REMINDER, ALERT_UNSNOOZE, reminder_due, unsnooze_due
 from app.services.alert_timeline import ALERT_REPLY
 from app.services.home import HOME_VIEW
 from app.services.home_content import home_content
@@ -85,11 +78,6 @@ def _render_unsnooze(message: OutboxMessage, client: WorkspaceClient) -> tuple[s
     if event is None:
         raise _Undeliverable("The alert was deleted.")
     return render_unsnooze(event.alert, db.session.get(Organization, event.alert.org_id).timezone)
-
-
-def _skip_unsnooze(message: OutboxMessage) -> str | None:
-    event = db.session.get(AlertEvent, message.subject_id)
-    return "Not needed: the alert was deleted." if event is None else unsnooze_applies(event)
 
 
 def _render_reminder(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
@@ -149,22 +137,21 @@ def _publish_view(client: WorkspaceClient, message: OutboxMessage, view: dict):
 class Sender:
     """How one kind of outbox message is rendered from its subject's current state, and sent.
 
-    skip, when given, says at send time why the message no longer applies (it is then never sent);
-    after runs once it was posted, in the transaction that records it.
+    check, when given, runs before each attempt to post: it says why the message no longer applies (it is
+    then skipped, never sent), or returns None and may write what follows it (the next reminder) in the
+    transaction that takes the channel's turn; it must be idempotent (outbox keys make writes so).
     """
 
     render: Callable[[OutboxMessage, WorkspaceClient], object]
     send: Callable[[WorkspaceClient, OutboxMessage, object], object]
-    skip: Callable[[OutboxMessage], str | None] | None = None
-    after: Callable[[OutboxMessage], None] | None = None
+    check: Callable[[OutboxMessage], str | None] | None = None
 
 
 SENDERS = {
     ALERT_CARD: Sender(_render_alert_card, _post_or_update),
     ALERT_REPLY: Sender(_render_alert_reply, _post_or_update),
-    ALERT_UNSNOOZE: Sender(_render_unsnooze, _post_or_update, _skip_unsnooze, lambda m: after_unsnooze(m, utcnow())),
-    ALERT_REMINDER: Sender(_render_reminder, _post_or_update, lambda m: reminder_applies(m, utcnow()),
-                           lambda m: next_reminder(m, utcnow())),
+    ALERT_UNSNOOZE: Sender(_render_unsnooze, _post_or_update, lambda m: unsnooze_due(m, utcnow())),
+    ALERT_REMINDER: Sender(_render_reminder, _post_or_update, lambda m: reminder_due(m, utcnow())),
     REQUEST_DM: Sender(_render_reimbursement, _post_or_update),
     EMPLOYEE_NOTICE: Sender(_render_reimbursement, _post_or_update),
     MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
@@ -209,7 +196,7 @@ def deliver(message_id: int) -> str:
         sender = SENDERS.get(message.kind)
         if sender is None:
             raise _Undeliverable(f"unknown message kind {message.kind}")
-        why_not = sender.skip(message) if sender.skip is not None and message.message_ts is None else None
+        why_not = sender.check(message) if sender.check is not None and message.message_ts is None else None
         if why_not:
             outbox.record_skipped(message, why_not)
             return f"skipped: {why_not}"
@@ -242,11 +229,8 @@ def deliver(message_id: int) -> str:
     except _Undeliverable as exc:
         _give_up(message, str(exc))
         return f"failed: {exc}"
-    first = message.message_ts is None
-    if first:
+    if message.message_ts is None:
         outbox.remember_answer(message.id, response.get("ts"))  # survives a database outage right now
-        if sender.after is not None:
-            sender.after(message)
     outbox.record_sent(message, response.get("ts"))
     _after_sent(message)
     wake_dispatcher()  # the channel's next message, or a newer version of this one

@@ -186,6 +186,8 @@ def test_snooze_ends_with_one_announcement_in_each_thread_and_channel(signed, sl
             "⏰ Snooze over: 🟠 *API key in a prompt* is still open"]
         assert len(thread_texts(slack, channel)) == 2
         assert "Snoozed until" not in json.dumps(card(slack, channel)["blocks"], ensure_ascii=False)
+    updates = [c.params["channel"] for c in slack.calls_to("chat.update")]
+    assert sorted(updates) == ["C1", "C1", "C2", "C2"]  # each card: once snoozed, once the snooze is over
 
 
 def test_a_snooze_resolved_meanwhile_is_not_announced(signed, slack, fired, run_worker, member):

@@ -13,7 +13,7 @@ from app.models.types import utcnow
 from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.errors import CONFLICT, DomainError
 from app.services.home import refresh_homes
-from app.services.outbox import add_reply
+from app.services.outbox import add_reply, refresh_message
 from app.services.periods import zone
 from app.slack.blocks.format import slack_time
 
@@ -114,8 +114,12 @@ def _copy_keys(alert_id: int) -> list[str]:
         OutboxMessage.kind == ALERT_CARD, OutboxMessage.subject_id == alert_id).order_by(OutboxMessage.id)))
 
 
-def unsnooze_applies(event: AlertEvent) -> str | None:
-    """Why the end of this snooze is no longer announced (resolved, snoozed again), or None when it is."""
+def unsnooze_due(message: OutboxMessage, now: dt.datetime) -> str | None:
+    """At the end of a snooze, before announcing it in one copy's thread: why not (resolved, snoozed again),
+    or None, having refreshed that card (it drops "Snoozed") and restarted its reminders."""
+    event = db.session.get(AlertEvent, message.subject_id)
+    if event is None:
+        return "Not needed: the alert was deleted."
     alert = event.alert
     if alert.status == "resolved" or alert.snoozed_until is None:
         return "Not needed: the alert was resolved while snoozed."
@@ -123,6 +127,13 @@ def unsnooze_applies(event: AlertEvent) -> str | None:
         AlertEvent.alert_id == alert.id, AlertEvent.event == "snoozed"))
     if latest != event.id:
         return "Not needed: the alert was snoozed again."
+    parent = db.session.get(OutboxMessage, message.parent_id)
+    # Last shown while snoozed: update it once (this check runs again if the post has to wait its turn).
+    if parent is not None and parent.state == "sent" and (parent.sent_at is None or parent.sent_at <= alert.snoozed_until):
+        refresh_message(parent.key)
+    minutes = _route_minutes(parent)
+    if minutes and alert.status == "open":
+        add_reminder(alert, parent, minutes, now)
     return None
 
 
@@ -152,16 +163,17 @@ def schedule_reminders(alert: Alert, after: dt.datetime) -> None:
         add_reminder(alert, copy, minutes, after)
 
 
-def reminder_minutes(reminder: OutboxMessage) -> int | None:
-    """The reminder interval of the channel route a reminder's card copy went to, if reminders are on."""
-    return db.session.scalar(
-        sa.select(AlertChannelRoute.remind_after_minutes)
-        .join(OutboxMessage, OutboxMessage.route_id == AlertChannelRoute.id)
-        .where(OutboxMessage.id == reminder.parent_id))
+def _route_minutes(copy: OutboxMessage | None) -> int | None:
+    """The reminder interval of the channel route a card copy went to, if reminders are on."""
+    if copy is None or copy.route_id is None:
+        return None
+    return db.session.scalar(sa.select(AlertChannelRoute.remind_after_minutes)
+                             .where(AlertChannelRoute.id == copy.route_id))
 
 
-def reminder_applies(reminder: OutboxMessage, now: dt.datetime) -> str | None:
-    """Why this reminder is no longer sent (acknowledged, resolved, snoozed, reminders off), or None."""
+def reminder_due(reminder: OutboxMessage, now: dt.datetime) -> str | None:
+    """Before posting a reminder: why not (acknowledged, resolved, snoozed, reminders off), or None, having
+    written the next interval's reminder (so the chain never depends on this post's outcome)."""
     alert = db.session.get(Alert, reminder.subject_id)
     if alert is None:
         return "Not needed: the alert was deleted."
@@ -169,30 +181,9 @@ def reminder_applies(reminder: OutboxMessage, now: dt.datetime) -> str | None:
         return f"Not needed: the alert was {alert.status}."
     if alert.snoozed(now):
         return "Not needed: the alert is snoozed."
-    if reminder_minutes(reminder) is None:
-        return "Not needed: reminders were turned off for this channel."
-    return None
-
-
-def next_reminder(reminder: OutboxMessage, now: dt.datetime) -> None:
-    """A reminder was posted: write the one for the next interval (caller's transaction)."""
-    alert = db.session.get(Alert, reminder.subject_id)
-    minutes = reminder_minutes(reminder)
     parent = db.session.get(OutboxMessage, reminder.parent_id)
-    if alert is not None and minutes and parent is not None:
-        add_reminder(alert, parent, minutes, now)
-
-
-def after_unsnooze(message: OutboxMessage, now: dt.datetime) -> None:
-    """A snooze's end was announced in one copy: that card drops "Snoozed", and its reminders start again."""
-    from app.services.outbox import refresh_message
-
-    parent = db.session.get(OutboxMessage, message.parent_id)
-    event = db.session.get(AlertEvent, message.subject_id)
-    if parent is None or event is None:
-        return
-    refresh_message(parent.key)
-    minutes = db.session.scalar(sa.select(AlertChannelRoute.remind_after_minutes)
-                                .where(AlertChannelRoute.id == parent.route_id)) if parent.route_id else None
-    if minutes and event.alert.status == "open":
-        add_reminder(event.alert, parent, minutes, now)
+    minutes = _route_minutes(parent)
+    if minutes is None:
+        return "Not needed: reminders were turned off for this channel."
+    add_reminder(alert, parent, minutes, now)
+    return None
