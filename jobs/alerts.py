@@ -57,7 +57,9 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
 
 
 def already_acknowledged(alert, org: Organization) -> str:
-    """What a late clicker is told."""
+    """What a late clicker is told (resolved meanwhile, or acknowledged by whom and when)."""
+    if alert.status == "resolved":
+        return resolved_words(alert, org)
     by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
     return f"This alert was already acknowledged by {by} at {slack_time(alert.acknowledged_at, org.timezone)}."
 

@@ -321,3 +321,18 @@ def test_what_people_typed_cannot_mention_the_channel_in_a_broadcast(slack, org,
     [announced] = [m for m in slack.channel_messages("C2") if m.get("reply_broadcast")]
     assert "Hey &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;" in announced["text"]
     assert "<!channel>" not in json.dumps(announced)
+
+
+def test_acknowledging_a_resolved_alert_says_it_was_resolved(signed, slack, fired, run_worker):
+    from app.slack.actions import ACKNOWLEDGE_WITH_REASON
+
+    value = json.dumps({"alert": fired.id})
+    signed.action(RESOLVE_ALERT, value, user_id="U0002", response_url=slack.response_url("r"))
+    run_worker()
+    signed.action(ACKNOWLEDGE_ALERT, value, user_id="U0001", response_url=slack.response_url("ack"))
+    signed.action(ACKNOWLEDGE_WITH_REASON, value, user_id="U0001", response_url=slack.response_url("modal"))
+    run_worker()
+    for name in ("ack", "modal"):
+        [told] = slack.responses(name)
+        assert told["text"].startswith("This alert was already resolved by Ada Admin at <!date^")
+    assert slack.modals() == []
