@@ -336,3 +336,19 @@ def test_acknowledging_a_resolved_alert_says_it_was_resolved(signed, slack, fire
         [told] = slack.responses(name)
         assert told["text"].startswith("This alert was already resolved by Ada Admin at <!date^")
     assert slack.modals() == []
+
+
+def test_snooze_from_a_toktra_alerts_list_replaces_that_list(signed, slack, fired, run_worker):
+    signed.command("/toktra-alerts", "severity:high", user_id="U0001", response_url=slack.response_url("list"))
+    run_worker()
+    [listing] = slack.responses("list")
+    menu = element(listing, SNOOZE_ALERT)
+    assert json.loads(menu["options"][3]["value"]) == {"alert": fired.id, "q": "severity:high", "page": 0,
+                                                       "snooze": "tomorrow"}
+    signed.choose(SNOOZE_ALERT, menu["options"][3], user_id="U0001", is_ephemeral=True,
+                  response_url=slack.response_url("list"))
+    run_worker()
+    replaced = slack.responses("list")[-1]
+    assert replaced["replace_original"] is True
+    assert "💤 Snoozed until <!date^" in json.dumps(replaced["blocks"], ensure_ascii=False)
+    assert thread_texts(slack, "C1")[0].startswith("💤 Snoozed by Alice Smith until <!date^")
