@@ -16,7 +16,13 @@ from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
 from app.services.alerts import ACK_REASONS
-from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, alert_button_value
+from app.slack.actions import (
+    ACKNOWLEDGE_ALERT,
+    ACKNOWLEDGE_WITH_REASON,
+    CREATE_TICKET,
+    REQUEST_MORE_BUDGET,
+    alert_button_value,
+)
 from app.slack.blocks.format import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
@@ -148,6 +154,18 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
     if status.forecast is not None:
         footer += f" · {status.forecast.in_words()} (median of the last 7 days' spend)"
     return _message("\n".join([title, *lines]), [header(title), _code(lines), context(footer)])
+
+
+def render_living_budget_card(status: BudgetStatus, org_name: str, settings_url: str, org_id: int,
+                              updated_at, tz: str) -> Message:
+    """The budget channel's card: the budget card, when it was last brought up to date, and once spend has
+    passed the first threshold a "Request more budget…" button."""
+    text, blocks = render_budget_card(status, org_name, settings_url)
+    blocks.append(context(f"Kept up to date by Toktra · last updated {slack_time(updated_at, tz)}").to_dict())
+    if status.percent_used is not None and status.percent_used >= status.thresholds[0]:
+        button = ButtonElement(text="Request more budget…", action_id=REQUEST_MORE_BUDGET, value=str(org_id))
+        blocks.append(ActionsBlock(block_id="budget-actions", elements=[button]).to_dict())
+    return text, blocks
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------
