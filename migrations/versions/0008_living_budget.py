@@ -1,7 +1,7 @@
 """living budget: the budget channel, personal pace nudges (org switch, opt-out, allowance)
 
 Revision ID: 0008_living_budget
-Revises: 0004
+Revises: 0005_alert_threads
 Create Date: 2026-12-02 12:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_living_budget'
-down_revision = '0004'
+down_revision = '0005_alert_threads'
 branch_labels = None
 depends_on = None
 
