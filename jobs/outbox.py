@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from app import heartbeat
 from app.extensions import db
 from app.logs import bind as log_ids
-from app.models import Alert, AlertEvent, Organization, ReimbursementRequest, SlackWorkspace, User
+from app.models import Alert, AlertEvent, BudgetCrossing, Organization, ReimbursementRequest, SlackWorkspace, User
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
 from app.services import outbox
@@ -23,7 +23,7 @@ from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
 from app.services.alert_timeline import ALERT_REPLY
 from app.services.budget import budget_status
-from app.services.budget_card import BUDGET_CARD, card_period
+from app.services.budget_card import BUDGET_CARD, BUDGET_REPLY, card_period, reply_period
 from app.services.pace_nudges import PACE_NUDGE, nudge_period, person_pace
 from app.services.home import HOME_VIEW
 from app.services.home_content import home_content
@@ -99,6 +99,16 @@ def _render_budget_card(message: OutboxMessage, client: WorkspaceClient) -> tupl
                                            utcnow(), org.timezone)
 
 
+def _render_budget_reply(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    org = db.session.get(Organization, message.org_id)
+    period = reply_period(message.key)
+    crossing = db.session.get(BudgetCrossing, (message.org_id, period, message.subject_id)) if org else None
+    if crossing is None:
+        raise _Undeliverable("The organization or its budget crossing was deleted.")
+    status = budget_status(org, period_for(period, org.timezone))
+    return cards.render_budget_reply(crossing.threshold, crossing.crossed_at, status, org.timezone)
+
+
 def _render_pace_nudge(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
     user = db.session.get(User, message.subject_id)
     if user is None:
@@ -156,6 +166,7 @@ SENDERS = {
     HOME_VIEW: Sender(_render_home, _publish_view),
     ALARM_KIND: Sender(_render_delivery_alarm, _post_or_update),
     BUDGET_CARD: Sender(_render_budget_card, _post_or_update),
+    BUDGET_REPLY: Sender(_render_budget_reply, _post_or_update),
     PACE_NUDGE: Sender(_render_pace_nudge, _post_or_update),
 }
 

@@ -49,7 +49,7 @@ def test_choosing_the_channel_posts_the_card_which_is_then_edited_at_most_once_a
     assert chosen.status_code == 200, chosen.json
     assert chosen.json["channel"] == {"team_id": "T0001", "channel_id": "C0BUDGET", "channel_name": "budget"}
     run_worker()
-    [card] = slack.messages("C0BUDGET")
+    [card] = slack.channel_messages("C0BUDGET")
     assert "Budget Status" in card_text(card) and "$0 (0.0%)" in card_text(card)
 
     clock.shift(10)
@@ -63,7 +63,7 @@ def test_choosing_the_channel_posts_the_card_which_is_then_edited_at_most_once_a
     clock.shift(31)  # a minute after the post: one edit, with the latest figures
     run_worker()
     [edit] = updates(slack, "C0BUDGET")
-    [card] = slack.messages("C0BUDGET")
+    [card] = slack.channel_messages("C0BUDGET")
     assert edit.params["ts"] == card["ts"]
     assert "$1,500 (15.0%)" in card_text(card)
     assert len(slack.calls_to("chat.postMessage")) == 1
@@ -73,13 +73,13 @@ def test_a_new_period_starts_a_new_card(api, clock, budget_channel, member, slac
     api("put", "/budget", json={"channel": "C0BUDGET"})
     api("post", "/usage", json={"events": [spend(member.email, "2500", "jan")]})
     run_worker()
-    [january] = slack.messages("C0BUDGET")
+    [january] = slack.channel_messages("C0BUDGET")
     assert "$2,500 (25.0%)" in card_text(january) and "January 2025" in card_text(january)
 
     clock.move_to(dt.datetime(2025, 2, 1, 9, tzinfo=UTC))
     api("post", "/usage", json={"events": [spend(member.email, "300", "feb")]})
     run_worker()
-    january, february = slack.messages("C0BUDGET")
+    january, february = slack.channel_messages("C0BUDGET")
     assert "$300 (3.0%)" in card_text(february) and "February 2025" in card_text(february)
     assert "$2,500 (25.0%)" in card_text(january)  # last month's card keeps last month's figures
     assert len(slack.calls_to("chat.postMessage")) == 2
@@ -89,11 +89,11 @@ def test_the_card_offers_more_budget_once_spend_passes_the_first_threshold(
         api, clock, budget_channel, member, slack, run_worker, org):
     api("put", "/budget", json={"channel": "#budget"})
     run_worker()
-    assert "request_more_budget" not in card_text(slack.messages("C0BUDGET")[0])
+    assert "request_more_budget" not in card_text(slack.channel_messages("C0BUDGET")[0])
     api("post", "/usage", json={"events": [spend(member.email, "8100", "big")]})  # 81% > 80%
     clock.shift(61)
     run_worker()
-    [card] = slack.messages("C0BUDGET")
+    [card] = slack.channel_messages("C0BUDGET")
     [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
     assert actions["elements"][0]["action_id"] == "request_more_budget"
     assert actions["elements"][0]["value"] == str(org.id)
@@ -110,3 +110,24 @@ def test_stopping_the_card_and_an_unknown_channel(api, clock, budget_channel, me
     assert api("put", "/budget", json={"channel": None}).json["channel"] is None
     assert api("get", "/budget").json["channel"] is None
     assert api("put", "/budget", json={"channel": ""}).status_code == 400
+
+
+def test_each_threshold_crossing_is_told_once_in_the_cards_thread(api, clock, budget_channel, member, slack,
+                                                                  run_worker):
+    api("put", "/budget", json={"channel": "#budget", "alert_thresholds": [50, 80]})
+    run_worker()
+    [card] = slack.channel_messages("C0BUDGET")
+    api("post", "/usage", json={"events": [spend(member.email, "8500", "e1")]})  # 85%: 50% and 80% at once
+    run_worker()
+    api("post", "/usage", json={"events": [spend(member.email, "100", "e2")]})  # 86%: nothing new crossed
+    run_worker()
+    clock.shift(61)
+    api("post", "/usage", json={"events": [spend(member.email, "1500", "e3")]})  # 101%
+    run_worker()
+    replies = [m["text"] for m in slack.thread("C0BUDGET", card["ts"])]
+    assert len(replies) == 3
+    assert replies[0].startswith("🟢 Crossed 50% of the monthly budget: $5,000 of $10,000, at <!date^")
+    assert replies[1].startswith("🟠 Crossed 80% of the monthly budget: $8,000 of $10,000, at <!date^")
+    assert replies[2].startswith("🔴 Crossed the monthly budget ($10,000) at <!date^")
+    [card] = slack.channel_messages("C0BUDGET")  # the replies stay in the thread; the card shows the latest figures
+    assert "$10,100 (101.0%)" in card_text(card)

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import BudgetChannel, Organization, SlackWorkspace
 from app.models.outbox import OutboxMessage
-from app.services.outbox import add_message, refresh_message
+from app.services.outbox import add_message, add_reply, refresh_message
 from app.services.periods import current_period
 
 BUDGET_CARD = "budget_card"
+BUDGET_REPLY = "budget_reply"  # a threshold crossing, told in the card's thread; subject_id is the threshold
 # The card is edited at most this often (seconds); refreshes in between coalesce into one update.
 CARD_MIN_INTERVAL = 60
 
@@ -91,3 +92,24 @@ def refresh_budget_card(org: Organization, periods: set[str] | frozenset[str] = 
     else:
         refresh_message(key, min_interval=CARD_MIN_INTERVAL)
     return key
+
+
+def reply_key(org_id: int, period_key: str, threshold: int) -> str:
+    """The outbox key of a crossing's reply: once per organization, period and threshold (0: the forecast)."""
+    return f"budget-reply:{org_id}:{period_key}:{threshold}"
+
+
+def reply_period(key: str) -> str:
+    """The period ("YYYY-MM") a reply's key names."""
+    return key.split(":")[2]
+
+
+def add_crossing_reply(org: Organization, period_key: str, threshold: int) -> bool:
+    """Tell a threshold crossing (0: the forecast passing the budget) in the thread of the period's card, in the
+    caller's transaction; the card is written first if the period has none yet. False without a budget channel."""
+    chosen = budget_channel(org.id)
+    if chosen is None:
+        return False
+    key = card_key(org.id, period_key, chosen.channel_id)
+    add_message(key, org.id, BUDGET_CARD, org.id, workspace_id=chosen.workspace_id, channel_id=chosen.channel_id)
+    return add_reply(reply_key(org.id, period_key, threshold), key, BUDGET_REPLY, threshold)

@@ -168,6 +168,26 @@ def render_living_budget_card(status: BudgetStatus, org_name: str, settings_url:
     return text, blocks
 
 
+def render_budget_reply(threshold: int, crossed_at, status: BudgetStatus, tz: str) -> Message:
+    """A crossing told in the budget card's thread: a threshold (its share of the limit) or, for 0, the forecast."""
+    limit = status.monthly_limit_usd
+    if threshold == 0:
+        forecast = status.forecast
+        if forecast is not None and forecast.exceeds_on is not None:
+            text = (f"📈 Projected to exceed the budget on {forecast.exceeds_on.day} {forecast.exceeds_on:%b} "
+                    f"({forecast.in_words()}).")
+        else:
+            text = f"📈 Was projected to exceed the budget ({slack_time(crossed_at, tz)}); the pace has slowed since."
+    elif threshold >= 100:
+        text = f"🔴 Crossed the monthly budget ({whole_dollars(limit)}) at {slack_time(crossed_at, tz)}." if limit \
+            else f"🔴 Crossed the monthly budget at {slack_time(crossed_at, tz)}."
+    else:
+        amount = f": {whole_dollars(limit * threshold / 100)} of {whole_dollars(limit)}" if limit else ""
+        text = f"{budget_colour(Decimal(threshold))} Crossed {threshold}% of the monthly budget{amount}, at " \
+               f"{slack_time(crossed_at, tz)}."
+    return _message(text, [section(text)])
+
+
 # --- /toktra-alerts ----------------------------------------------------------------------------
 
 def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = None, page: int = 0) -> list:
