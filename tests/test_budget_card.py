@@ -131,3 +131,28 @@ def test_each_threshold_crossing_is_told_once_in_the_cards_thread(api, clock, bu
     assert replies[2].startswith("🔴 Crossed the monthly budget ($10,000) at <!date^")
     [card] = slack.channel_messages("C0BUDGET")  # the replies stay in the thread; the card shows the latest figures
     assert "$10,100 (101.0%)" in card_text(card)
+
+
+def test_an_admin_chooses_the_budget_channel_on_the_alert_channels_page(
+        client, login, admin, clock, budget_channel, slack, run_worker):
+    from tests.conftest import csrf_token_from
+
+    page = "/integrations/slack/alert-channels"
+    login(admin)
+    html = client.get(page).get_data(as_text=True)
+    assert "No budget channel yet." in html and 'id="budget_channel_id"' in html
+    token = csrf_token_from(html)
+    refused = client.post("/integrations/slack/budget-channel", data={"channel_name": "#nope", "csrf_token": token})
+    assert refused.status_code == 400
+    assert "No channel named #nope that Toktra can post to in Acme" in refused.get_data(as_text=True)
+    chosen = client.post("/integrations/slack/budget-channel", data={"channel_id": "C0BUDGET", "csrf_token": token},
+                         follow_redirects=True)
+    assert "The budget card is posted in #budget and kept up to date there." in chosen.get_data(as_text=True)
+    assert "Posting to <strong>#budget</strong>" in chosen.get_data(as_text=True)
+    run_worker()
+    [card] = slack.channel_messages("C0BUDGET")  # posted on choosing, before any spend this period
+    assert "Budget Status" in card_text(card)
+    stopped = client.post("/integrations/slack/budget-channel/remove", data={"csrf_token": token},
+                          follow_redirects=True)
+    assert "Toktra no longer posts the budget card." in stopped.get_data(as_text=True)
+    assert "No budget channel yet." in stopped.get_data(as_text=True)

@@ -132,3 +132,32 @@ def test_admins_can_turn_nudges_off_for_the_organization(api, history, alice_in_
     api("post", "/usage", json={"events": [event(history.email, "5", "j2")]})
     run_worker()
     assert len(dm_of(slack, alice_in_slack)) == 1
+
+
+def test_the_settings_page_switches_nudges_and_sets_allowances(client, login, admin, member, org):
+    from tests.conftest import csrf_token_from
+
+    login(admin)
+    html = client.get("/settings").get_data(as_text=True)
+    assert "at least 1.5× their usual month and $20 more" in html
+    token = csrf_token_from(html)
+    client.post("/settings/pace-nudges", data={"csrf_token": token})  # the box unchecked
+    assert db.session.get(type(org), org.id).pace_nudges_enabled is False
+    client.post("/settings/pace-nudges", data={"csrf_token": token, "enabled": "y"})
+    db.session.expire_all()
+    assert org.pace_nudges_enabled is True
+
+    bad = client.post("/settings/allowances", data={"csrf_token": token, "email": member.email, "amount": "lots"})
+    assert bad.status_code == 400 and "Enter an amount in dollars such as 150" in bad.get_data(as_text=True)
+    unknown = client.post("/settings/allowances", data={"csrf_token": token, "email": "x@y.example", "amount": "5"})
+    assert "No one with email x@y.example in Globex." in unknown.get_data(as_text=True)
+    saved = client.post("/settings/allowances", data={"csrf_token": token, "email": member.email, "amount": "150"},
+                        follow_redirects=True)
+    assert "Alice Smith&#39;s monthly allowance is $150.00." in saved.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, member.id).monthly_allowance_usd == 150
+
+    client.post("/settings/my-pace-nudges", data={"csrf_token": token, "on": "0"})
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).pace_nudges is False
+    assert "Your own nudges are <strong>off</strong>" in client.get("/settings").get_data(as_text=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
@@ -27,6 +27,7 @@ HISTORY_PERIODS = 3
 FACTOR = Decimal("1.5")
 MARGIN_USD = Decimal("20")
 MIN_ELAPSED = dt.timedelta(days=3)
+MAX_ALLOWANCE = Decimal("1000000")
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,32 @@ def stop_nudges(user: User) -> None:
     user.pace_nudges = False
     refresh_messages(PACE_NUDGE, user.id)
     db.session.commit()
+
+
+def parse_allowance(raw) -> Decimal | None:
+    """A monthly allowance from user input ("150", "150.00"; None or "" clears it); ValueError says why not."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    problem = ValueError('monthly_allowance_usd must be an amount in dollars from 0 to 1,000,000, such as "150.00" '
+                         "(at most 2 decimals), or null for none")
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or (isinstance(raw, str) and not raw.isascii()):
+        raise problem
+    try:
+        value = Decimal(str(raw).strip().replace(",", "").lstrip("$"))
+    except InvalidOperation:
+        raise problem from None
+    if not value.is_finite() or not 0 <= value <= MAX_ALLOWANCE or value != value.quantize(Decimal("0.01")):
+        raise problem
+    return value
+
+
+def set_allowance(user: User, amount: Decimal | None) -> None:
+    """Measure this person's pace against amount a month (None: against their own history) (committed)."""
+    user.monthly_allowance_usd = amount
+    db.session.commit()
+
+
+def people_with_allowances(org_id: int) -> list[User]:
+    """The organization's people who have an allowance, by name."""
+    return list(db.session.scalars(sa.select(User).where(User.org_id == org_id,
+                                                         User.monthly_allowance_usd.is_not(None)).order_by(User.name)))
