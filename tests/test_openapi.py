@@ -133,7 +133,8 @@ def test_the_summary_parameter_and_budget_update_match_the_api(document):
     assert "404" in summary["responses"]
     update = resolve(document, document["paths"]["/budget"]["put"]["requestBody"]["content"]["application/json"]
                      ["schema"]["$ref"])
-    assert set(update["properties"]) == {"monthly_limit_usd", "alert_threshold_pct", "alert_thresholds"}
+    assert set(update["properties"]) == {"monthly_limit_usd", "alert_threshold_pct", "alert_thresholds", "channel",
+                                         "team_id", "pace_nudges_enabled"}
     assert update["additionalProperties"] is False
     budget = document["components"]["schemas"]["Budget"]
     assert {"monthly_limit_usd", "alert_threshold_pct", "spent_usd", "remaining_usd", "percent_used"} \
