@@ -161,3 +161,18 @@ def test_the_settings_page_switches_nudges_and_sets_allowances(client, login, ad
     db.session.expire_all()
     assert db.session.get(User, admin.id).pace_nudges is False
     assert "Your own nudges are <strong>off</strong>" in client.get("/settings").get_data(as_text=True)
+
+
+def test_allowances_through_the_api(api, member):
+    assert api("get", "/budget/allowances").json == {"allowances": []}
+    saved = api("put", "/budget/allowances", json={"user_email": member.email, "monthly_allowance_usd": "150"})
+    assert saved.status_code == 200
+    assert saved.json == {"user_email": member.email, "name": "Alice Smith", "monthly_allowance_usd": "150.00"}
+    assert api("get", "/budget/allowances").json["allowances"] == [saved.json]
+    bad = api("put", "/budget/allowances", json={"user_email": member.email, "monthly_allowance_usd": "1.234"})
+    assert bad.status_code == 400 and "at most 2 decimals" in bad.json["error"]["message"]
+    unknown = api("put", "/budget/allowances", json={"user_email": "x@y.example", "monthly_allowance_usd": 5})
+    assert unknown.status_code == 404 and "No user with email x@y.example" in unknown.json["error"]["message"]
+    cleared = api("put", "/budget/allowances", json={"user_email": member.email, "monthly_allowance_usd": None})
+    assert cleared.json["monthly_allowance_usd"] is None
+    assert api("get", "/budget/allowances").json == {"allowances": []}

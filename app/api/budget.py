@@ -7,11 +7,13 @@ from app.api import bp
 from app.api.auth import api_key_required
 from app.api.contract import operation
 from app.api.alerts import resolve_channel_ref
-from app.api.schemas import Budget, BudgetUpdate, Error
-from app.api.serializers import budget_json
+from app.api.schemas import Allowance, AllowanceIn, AllowanceList, Budget, BudgetUpdate, Error
+from app.api.serializers import budget_json, money
 from app.errors import error_response, status_for
 from app.services.alert_routes import RouteError, pick_workspace
+from app.services.accounts import find_user
 from app.services.budget_card import clear_budget_channel, set_budget_channel
+from app.services.pace_nudges import people_with_allowances, set_allowance
 from app.slack.client.channels import SLACK_CHANNEL_ID
 from app.services.budget import budget_status, update_budget
 from app.services.budget_policy import check_budget_thresholds
@@ -67,3 +69,32 @@ def _choose_channel(ref: str | None, team_id: str | None) -> None:
     by_id = SLACK_CHANNEL_ID.match(ref)
     channel_id, channel_name = resolve_channel_ref(workspace, ref if by_id else None, None if by_id else ref)
     set_budget_channel(g.org, workspace, channel_id, channel_name)
+
+
+def _allowance_json(person) -> dict:
+    return Allowance(user_email=person.email, name=person.name,
+                     monthly_allowance_usd=money(person.monthly_allowance_usd)).model_dump()
+
+
+@bp.get("/budget/allowances")
+@api_key_required
+@operation("People with a monthly allowance (the measure of their pace nudges)", {
+    200: (AllowanceList, "The people with an allowance")})
+def get_allowances():
+    """Every person with a monthly allowance, by name."""
+    return jsonify(allowances=[_allowance_json(p) for p in people_with_allowances(g.org.id)])
+
+
+@bp.put("/budget/allowances")
+@api_key_required
+@operation("Set or clear a person's monthly allowance", {
+    200: (Allowance, "The person and their allowance"),
+    404: (Error, "No user with that email in this organization"),
+}, body=AllowanceIn)
+def put_allowance(body: AllowanceIn):
+    """Set a person's monthly allowance (null clears it: their own history is the measure again)."""
+    person = find_user(body.user_email, g.org.id)
+    if person is None:
+        return error_response(404, f"No user with email {body.user_email} in this organization.")
+    set_allowance(person, body.monthly_allowance_usd)
+    return jsonify(_allowance_json(person))

@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from app.models import SEVERITIES
 from app.services.alert_routes import parse_severities
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
+from app.services.pace_nudges import parse_allowance
 from app.services.budget import MAX_THRESHOLDS, parse_budget_limit, parse_threshold, parse_thresholds
 from app.services.reimbursements import MAX_DESCRIPTION, MAX_EMAIL, parse_amount, parse_period
 from app.services.text import text_problem
@@ -286,6 +287,31 @@ class BudgetUpdate(RequestBody):
                   description="The channel for the living budget card, by name or ID; null to stop posting it.") | None = None
     team_id: Text(32, min_length=0, description="With channel, when the organization has several workspaces.") | None = None
     pace_nudges_enabled: bool | None = Field(None, description="Turn personal pace nudges on or off for everyone.")
+
+
+class AllowanceIn(RequestBody):
+    """A person's monthly allowance: their pace nudges measure their month against it (null: their history)."""
+
+    MESSAGES = {"user_email": _text_messages("user_email") | {"default": "user_email must be a string"}}
+
+    user_email: Text(MAX_EMAIL, **EMAIL)
+    monthly_allowance_usd: _ours(parse_allowance, {
+        "anyOf": [{"type": "string", "example": "150.00"}, {"type": "integer", "minimum": 0}, {"type": "null"}],
+        "description": "Dollars, at most 2 decimals; null to measure the person against their own history."})
+
+
+class Allowance(ResponseBody):
+    """A person and their monthly allowance."""
+
+    user_email: str
+    name: str
+    monthly_allowance_usd: Money | None
+
+
+class AllowanceList(ResponseBody):
+    """The people who have a monthly allowance."""
+
+    allowances: list[Allowance]
 
 
 # --- alerts ---------------------------------------------------------------------------------------
