@@ -156,3 +156,19 @@ def test_an_admin_chooses_the_budget_channel_on_the_alert_channels_page(
                           follow_redirects=True)
     assert "Toktra no longer posts the budget card." in stopped.get_data(as_text=True)
     assert "No budget channel yet." in stopped.get_data(as_text=True)
+
+
+def test_the_forecast_passing_the_budget_is_told_in_the_thread(api, budget_channel, member, slack, run_worker):
+    with time_machine.travel(dt.datetime(2025, 1, 11, 12, tzinfo=UTC), tick=True):
+        api("put", "/budget", json={"monthly_limit_usd": "1000000", "channel": "#budget"})
+        events = [dict(spend(member.email, "500", f"d{day}"), occurred_at=f"2025-01-{day:02d}T10:00:00Z")
+                  for day in range(3, 11)]
+        api("post", "/usage", json={"events": events})
+        api("put", "/budget", json={"monthly_limit_usd": "11000"})  # $4,000 spent, $500 a day: past it on 27 Jan
+        run_worker()
+        [card] = slack.channel_messages("C0BUDGET")
+        [reply] = slack.thread("C0BUDGET", card["ts"])
+        # $7,000 to go at $500 a day (the median of the last 7 days): 14 days after noon on the 11th.
+        assert reply["text"] == "📈 Projected to exceed the budget on 25 Jan (on pace for $14,250 (130%) by 31 Jan)."
+        [alert] = api("get", "/alerts").json["alerts"]
+        assert alert["title"] == "Globex is projected to exceed the monthly budget on 25 Jan"

@@ -244,7 +244,8 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
     if stored:
         # What the new spend shows in Slack is written with it: the budget card, and any pace nudge it calls for.
         refresh_budget_card(org, {row["period"] for row in stored})
-        nudge_fast_spenders(org, {row["user_id"] for row in stored if row["period"] == current_period(org.timezone).key})
+        current = current_period(org.timezone).key
+        nudge_fast_spenders(org, {row["user_id"] for row in stored if row["period"] == current})
     db.session.commit()
     return result
 
