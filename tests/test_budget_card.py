@@ -172,3 +172,24 @@ def test_the_forecast_passing_the_budget_is_told_in_the_thread(api, budget_chann
         assert reply["text"] == "📈 Projected to exceed the budget on 25 Jan (on pace for $14,250 (130%) by 31 Jan)."
         [alert] = api("get", "/alerts").json["alerts"]
         assert alert["title"] == "Globex is projected to exceed the monthly budget on 25 Jan"
+
+
+def test_a_card_toktra_cannot_post_is_shown_to_the_admin_and_retried_when_the_channel_is_chosen_again(
+        api, client, login, admin, clock, workspace, slack, member, run_worker):
+    from tests.conftest import csrf_token_from
+
+    finance = slack.add_channel("C0FINANCE", "finance", bot_member=False)
+    store_channels(workspace.id, [{"id": "C0FINANCE", "name": "finance", "is_private": False}])
+    api("put", "/budget", json={"channel": "#finance"})
+    run_worker()
+    api("post", "/usage", json={"events": [spend(member.email, "100", "e1")]})  # spend does not retry a failed card
+    run_worker()
+    assert len(slack.calls_to("chat.postMessage")) == 1 and slack.channel_messages("C0FINANCE") == []
+    login(admin)
+    html = client.get("/integrations/slack/alert-channels").get_data(as_text=True)
+    assert "Toktra is not in this channel: invite @Toktra to it." in html
+    finance.bot_member = True  # someone invites @Toktra
+    client.post("/integrations/slack/budget-channel", data={"channel_id": "C0FINANCE", "csrf_token": csrf_token_from(html)})
+    run_worker()
+    [card] = slack.channel_messages("C0FINANCE")
+    assert "$100 (1.0%)" in card_text(card)

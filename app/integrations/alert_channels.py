@@ -28,7 +28,7 @@ from app.services.alert_routes import (
     remove_route,
     update_route,
 )
-from app.services.budget_card import clear_budget_channel, set_budget_channel
+from app.services.budget_card import card_problem, clear_budget_channel, set_budget_channel
 from app.services.delivery_health import recent_deliveries
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 
@@ -149,6 +149,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         action_form=ActionForm(), poll=poll, meta_refresh=meta_refresh, severities=SEVERITIES,
         workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
         budget_channel=db.session.get(BudgetChannel, org.id), budget_form=budget_form, budget_options=budget_options,
+        budget_card_problem=card_problem(org.id),
     ), status
 
 

@@ -43,6 +43,7 @@ def set_budget_channel(org: Organization, workspace: SlackWorkspace, channel_id:
     chosen = db.session.get(BudgetChannel, org.id)
     if chosen is not None and (chosen.workspace_id, chosen.channel_id) == (workspace.id, channel_id):
         chosen.channel_name = channel_name or chosen.channel_name
+        refresh_budget_card(org, retry_failed=True)  # choosing it again retries a card that could not be posted
         db.session.commit()
         return
     _drop_unposted_cards(org.id)
@@ -74,24 +75,34 @@ def _drop_unposted_cards(org_id: int) -> None:
         OutboxMessage.state.in_(("pending", "failed"))).execution_options(synchronize_session=False))
 
 
-def refresh_budget_card(org: Organization, periods: set[str] | frozenset[str] = frozenset()) -> str | None:
+def refresh_budget_card(org: Organization, periods: set[str] | frozenset[str] = frozenset(),
+                        retry_failed: bool = False) -> str | None:
     """The budget moved: post the current period's card if it has none yet, else update it (at most once a
     minute); cards of the other periods given (late usage for a past month) are updated too if they exist.
 
-    In the caller's transaction. Returns the current card's key, or None without a budget channel.
+    In the caller's transaction. Returns the current card's key, or None without a budget channel. A card that
+    could not be sent (Toktra not in the channel...) is retried only with retry_failed, not at every spend.
     """
     chosen = budget_channel(org.id)
     if chosen is None:
         return None
     current = current_period(org.timezone).key
     for period in sorted(periods - {current}):
-        refresh_message(card_key(org.id, period, chosen.channel_id), min_interval=CARD_MIN_INTERVAL)
+        refresh_message(card_key(org.id, period, chosen.channel_id), CARD_MIN_INTERVAL, revive_failed=False)
     key = card_key(org.id, current, chosen.channel_id)
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.key == key)) is None:
         add_message(key, org.id, BUDGET_CARD, org.id, workspace_id=chosen.workspace_id, channel_id=chosen.channel_id)
     else:
-        refresh_message(key, min_interval=CARD_MIN_INTERVAL)
+        refresh_message(key, CARD_MIN_INTERVAL, revive_failed=retry_failed)
     return key
+
+
+def card_problem(org_id: int) -> str | None:
+    """Why the organization's latest budget card could not be sent, if it could not (for the admin's page)."""
+    latest = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.org_id == org_id, OutboxMessage.kind == BUDGET_CARD).order_by(OutboxMessage.id.desc())
+        .limit(1)).first()
+    return latest.last_error if latest is not None and latest.state == "failed" else None
 
 
 def reply_key(org_id: int, period_key: str, threshold: int) -> str:

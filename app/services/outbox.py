@@ -117,11 +117,12 @@ def refresh_messages(kind: str, subject_id: int) -> int:
     return _refresh(OutboxMessage.kind == kind, OutboxMessage.subject_id == subject_id)
 
 
-def refresh_message(key: str, min_interval: float | None = None) -> int:
+def refresh_message(key: str, min_interval: float | None = None, revive_failed: bool = True) -> int:
     """The message with this key is sent again with the current state (as refresh_messages, for one message).
 
     Refreshing a message that is still waiting changes nothing: the one send to come shows the latest state.
-    One that had failed is tried afresh, since someone asked for it again. With min_interval (seconds), a
+    One that had failed is tried afresh (unless revive_failed is False), since someone asked for it again.
+    With min_interval (seconds), a
     sent message is updated no sooner than that long after its last send, so a burst of refreshes within
     the interval coalesces into one update showing the latest state.
     """
@@ -130,7 +131,7 @@ def refresh_message(key: str, min_interval: float | None = None) -> int:
         sent_at = db.session.scalar(sa.select(OutboxMessage.sent_at).where(OutboxMessage.key == key))
         if sent_at is not None:
             resend_at = max(resend_at, sent_at + _seconds(min_interval))
-    return _refresh(OutboxMessage.key == key, revive_failed=True, resend_at=resend_at)
+    return _refresh(OutboxMessage.key == key, revive_failed=revive_failed, resend_at=resend_at)
 
 
 def _refresh(*where, revive_failed: bool = False, resend_at: dt.datetime | None = None) -> int:
