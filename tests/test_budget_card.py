@@ -189,7 +189,8 @@ def test_a_card_toktra_cannot_post_is_shown_to_the_admin_and_retried_when_the_ch
     html = client.get("/integrations/slack/alert-channels").get_data(as_text=True)
     assert "Toktra is not in this channel: invite @Toktra to it." in html
     finance.bot_member = True  # someone invites @Toktra
-    client.post("/integrations/slack/budget-channel", data={"channel_id": "C0FINANCE", "csrf_token": csrf_token_from(html)})
+    client.post("/integrations/slack/budget-channel",
+                data={"channel_id": "C0FINANCE", "csrf_token": csrf_token_from(html)})
     run_worker()
     [card] = slack.channel_messages("C0FINANCE")
     assert "$100 (1.0%)" in card_text(card)

@@ -264,7 +264,7 @@ def _ascii(parse, message: str):
 
 
 class BudgetUpdate(RequestBody):
-    """A new monthly limit and/or alert threshold, budget channel, pace nudge switch; a field left out keeps its value."""
+    """A new monthly limit, alert thresholds, budget channel or pace nudge switch; a field left out keeps its value."""
 
     MESSAGES = {"channel": _text_messages("channel") | {"default": "channel must be a channel name such as "
                                                                    "\"#budget\", a channel ID, or null"},
@@ -284,8 +284,10 @@ class BudgetUpdate(RequestBody):
         "maxItems": MAX_THRESHOLDS, "example": [50, 75, 90],
         "description": "Every alert threshold (%); each fires once per period, and 100% always does."}) = None
     channel: Text(201, example="#budget",
-                  description="The channel for the living budget card, by name or ID; null to stop posting it.") | None = None
-    team_id: Text(32, min_length=0, description="With channel, when the organization has several workspaces.") | None = None
+                  description="The channel for the living budget card, by name or ID; null to stop posting it."
+                  ) | None = None
+    team_id: Text(32, min_length=0,
+                  description="With channel, when the organization has several workspaces.") | None = None
     pace_nudges_enabled: bool | None = Field(None, description="Turn personal pace nudges on or off for everyone.")
 
 

@@ -166,7 +166,7 @@ def settings_allowance():
             form.amount.errors.append("Enter an amount in dollars such as 150 or 150.50, or leave it empty for none.")
         if not form.errors:
             set_allowance(person, amount)
-            flash(f"{person.name}'s monthly allowance is {'$' + format(amount, ',.2f') if amount is not None else 'cleared'}.",
-                  "success")
+            what = f"${amount:,.2f}" if amount is not None else "cleared"
+            flash(f"{person.name}'s monthly allowance is {what}.", "success")
             return redirect(url_for("dashboard.settings") + "#allowances", 303)
     return _settings_page(allowance_form=form, status=400)

@@ -197,7 +197,8 @@ def alert_channel_add():
     return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
 
 
-def resolve_form_channel(form: AddChannelForm | BudgetChannelForm, workspace: SlackWorkspace) -> tuple[dict | None, int]:
+def resolve_form_channel(form: AddChannelForm | BudgetChannelForm,
+                         workspace: SlackWorkspace) -> tuple[dict | None, int]:
     """The channel the form names (from the list or typed); field errors otherwise."""
     picked, typed = (form.channel_id.data or "").strip(), (form.channel_name.data or "").strip()
     if not picked and not typed:

@@ -121,7 +121,8 @@ def nudge_fast_spenders(org: Organization, user_ids: set[int], now: dt.datetime 
         User.org_id == org.id, User.id.in_(user_ids), User.active.is_(True), User.pace_nudges.is_(True))).all()
     if not people:
         return 0
-    spend = _spend_by_period(org.id, {p.id for p in people}, [period.key, *previous_periods(period.key, HISTORY_PERIODS)])
+    keys = [period.key, *previous_periods(period.key, HISTORY_PERIODS)]
+    spend = _spend_by_period(org.id, {p.id for p in people}, keys)
     written = 0
     for person in people:
         if _pace(person, period, spend.get(person.id, {}), now).far_above:

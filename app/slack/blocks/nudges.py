@@ -23,7 +23,8 @@ def render_pace_nudge(pace: Pace, name: str, user_id: int, dashboard_url: str, n
     else:
         months = "month" if pace.history_months == 1 else f"{pace.history_months} months"
         usual = f"your usual *{dollars(pace.usual_usd)}* a month (the median of your last {months} with usage)"
-    text = (f"Hi {name.split()[0] if name.split() else name}, you have spent *{dollars(pace.spent_usd)}* on LLM providers so far in "
+    first_name = name.split()[0] if name.split() else name
+    text = (f"Hi {first_name}, you have spent *{dollars(pace.spent_usd)}* on LLM providers so far in "
             f"{pace.period.label}, on pace for about *{dollars(pace.projected_usd)}* by the end of the month: "
             f"well above {usual}.")
     details = (f"See where it goes with `/toktra-usage` in Slack, or on the <{dashboard_url}|Toktra dashboard>.")
