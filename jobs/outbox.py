@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import redis
-from flask import Flask
+from flask import Flask, current_app
 
 from app import heartbeat
 from app.extensions import db
 from app.logs import bind as log_ids
-from app.models import Alert, AlertEvent, Organization, ReimbursementRequest, SlackWorkspace
+from app.models import Alert, AlertEvent, BudgetCrossing, Organization, ReimbursementRequest, SlackWorkspace, User
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
 from app.services import outbox
@@ -23,6 +23,9 @@ from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
 from app.services.alert_lifecycle import ALERT_REMINDER, ALERT_UNSNOOZE, reminder_due, unsnooze_due
 from app.services.alert_timeline import ALERT_REPLY
+from app.services.budget import budget_status
+from app.services.budget_card import BUDGET_CARD, BUDGET_REPLY, card_period, reply_period
+from app.services.pace_nudges import PACE_NUDGE, nudge_period, person_pace
 from app.services.home import HOME_VIEW
 from app.services.home_content import home_content
 from app.services.reimbursements import EMPLOYEE_NOTICE, REQUEST_DM
@@ -35,6 +38,7 @@ from app.services.usage import usage_summary
 from app.slack.blocks import cards
 from app.slack.blocks.alert_replies import render_alert_reply, render_reminder, render_unsnooze
 from app.slack.blocks.messages import render_mention_help
+from app.slack.blocks.nudges import render_pace_nudge
 from app.slack.blocks.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
 from app.slack.client.web import (
     SlackAnswerLost,
@@ -101,6 +105,33 @@ def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tu
     return render_decided_dm(request, usage, org.timezone)
 
 
+def _render_budget_card(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    org = db.session.get(Organization, message.subject_id)
+    if org is None:
+        raise _Undeliverable("The organization was deleted.")
+    status = budget_status(org, period_for(card_period(message.key), org.timezone))
+    return cards.render_living_budget_card(status, org.name, current_app.config["PUBLIC_BASE_URL"], org.id,
+                                           utcnow(), org.timezone)
+
+
+def _render_budget_reply(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    org = db.session.get(Organization, message.org_id)
+    period = reply_period(message.key)
+    crossing = db.session.get(BudgetCrossing, (message.org_id, period, message.subject_id)) if org else None
+    if crossing is None:
+        raise _Undeliverable("The organization or its budget crossing was deleted.")
+    status = budget_status(org, period_for(period, org.timezone))
+    return cards.render_budget_reply(crossing.threshold, crossing.crossed_at, status, org.timezone)
+
+
+def _render_pace_nudge(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    user = db.session.get(User, message.subject_id)
+    if user is None:
+        raise _Undeliverable("The person was deleted.")
+    pace = person_pace(user, nudge_period(message.key))
+    return render_pace_nudge(pace, user.name, user.id, current_app.config["PUBLIC_BASE_URL"], user.pace_nudges)
+
+
 def _render_mention_reply(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
     return render_mention_help()
 
@@ -157,6 +188,9 @@ SENDERS = {
     MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
     HOME_VIEW: Sender(_render_home, _publish_view),
     ALARM_KIND: Sender(_render_delivery_alarm, _post_or_update),
+    BUDGET_CARD: Sender(_render_budget_card, _post_or_update),
+    BUDGET_REPLY: Sender(_render_budget_reply, _post_or_update),
+    PACE_NUDGE: Sender(_render_pace_nudge, _post_or_update),
 }
 
 

@@ -64,6 +64,8 @@ def test_reading_the_budget_shows_the_limit_threshold_spend_and_period(api, org)
         "spent_usd": "0.00",
         "remaining_usd": "10000.00",
         "percent_used": "0.0",
+        "channel": None,
+        "pace_nudges_enabled": True,
     }
 
 
@@ -186,7 +188,8 @@ def test_unknown_fields_are_refused_and_named(api, org):
     response = api("put", "/budget", json={"monthly_budget": "5", "threshold": 50, "alert_threshold_pct": 70})
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == (
-        "Unknown field(s): monthly_budget, threshold. Accepted: monthly_limit_usd, alert_threshold_pct, alert_thresholds.")
+        "Unknown field(s): monthly_budget, threshold. Accepted: monthly_limit_usd, alert_threshold_pct, alert_thresholds, channel, team_id, "
+        "pace_nudges_enabled.")
     assert fresh(org).alert_threshold_pct == 80
 
 

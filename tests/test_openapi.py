@@ -133,7 +133,8 @@ def test_the_summary_parameter_and_budget_update_match_the_api(document):
     assert "404" in summary["responses"]
     update = resolve(document, document["paths"]["/budget"]["put"]["requestBody"]["content"]["application/json"]
                      ["schema"]["$ref"])
-    assert set(update["properties"]) == {"monthly_limit_usd", "alert_threshold_pct", "alert_thresholds"}
+    assert set(update["properties"]) == {"monthly_limit_usd", "alert_threshold_pct", "alert_thresholds", "channel",
+                                         "team_id", "pace_nudges_enabled"}
     assert update["additionalProperties"] is False
     budget = document["components"]["schemas"]["Budget"]
     assert {"monthly_limit_usd", "alert_threshold_pct", "spent_usd", "remaining_usd", "percent_used"} \
@@ -181,7 +182,7 @@ def test_every_route_with_a_body_documents_400_and_415_and_the_body_comes_from_i
             name = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
             model = getattr(schemas, name)
             assert set(document["components"]["schemas"][name]["properties"]) == set(model.model_fields), name
-    assert bodies == 6
+    assert bodies == 7
 
 
 def test_every_authenticated_route_documents_429_and_every_route_503_with_retry_after(document):

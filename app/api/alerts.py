@@ -86,7 +86,11 @@ def get_alert_channels():
 
 def _resolve_channel(workspace, body: AlertChannelIn) -> tuple[str, str]:
     """(channel id, name) from channel_id or channel_name, using the channel list Toktra keeps."""
-    channel_id, channel_name = body.channel_id, body.channel_name
+    return resolve_channel_ref(workspace, body.channel_id, body.channel_name)
+
+
+def resolve_channel_ref(workspace, channel_id: str | None, channel_name: str | None) -> tuple[str, str]:
+    """(channel id, name) from a channel ID or name given to the API; RouteError (503 while the list loads) if not."""
     if not channel_id and not channel_name:
         raise RouteError("give channel_id (e.g. C0123ABCD) or channel_name (e.g. security-incidents)")
     if channel_id:

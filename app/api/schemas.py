@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 from app.models import SEVERITIES
 from app.services.alert_routes import MAX_REMIND_MINUTES, parse_remind_minutes, parse_severities
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
+from app.services.pace_nudges import parse_allowance
 from app.services.budget import MAX_THRESHOLDS, parse_budget_limit, parse_threshold, parse_thresholds
 from app.services.reimbursements import MAX_DESCRIPTION, MAX_EMAIL, parse_amount, parse_period
 from app.services.text import text_problem
@@ -58,6 +59,11 @@ def _ours(parse, schema: dict) -> Any:
 SEVERITY = {"type": "string", "enum": list(SEVERITIES)}
 Severity = Literal[tuple(SEVERITIES)]
 EMAIL = {"format": "email", "example": "bob@globex.com"}
+
+
+def _text_messages(name: str) -> dict[str, str]:
+    return {"string_too_long": f"{name} is longer than {{max_length:,}} characters",
+            "default": f"{name} must be a non-empty string"}
 
 
 class RequestBody(BaseModel):
@@ -220,6 +226,14 @@ class BudgetForecast(ResponseBody):
     summary: str = Field(examples=["on pace for $12,340 (123%) by 31 Jan"])
 
 
+class BudgetChannelOut(ResponseBody):
+    """The channel where Toktra keeps the living budget card."""
+
+    team_id: str
+    channel_id: str
+    channel_name: str
+
+
 class Budget(ResponseBody):
     """Where the organization stands against its monthly budget."""
 
@@ -231,6 +245,11 @@ class Budget(ResponseBody):
     remaining_usd: Money | None = Field(description="Negative when over budget.")
     percent_used: str | None = Field(examples=["75.2"])
     forecast: BudgetForecast | None = Field(None, description="None until the period's first complete day.")
+    channel: BudgetChannelOut | None = Field(None, description="Where the living budget card is posted; null for "
+                                                                "nowhere.")
+    pace_nudges_enabled: bool = Field(True, description="Whether people whose own spend runs far above their usual "
+                                                        "pace get a DM (once a month at most).")
+
 
 
 def _ascii(parse, message: str):
@@ -245,7 +264,12 @@ def _ascii(parse, message: str):
 
 
 class BudgetUpdate(RequestBody):
-    """A new monthly limit and/or alert threshold; a field left out keeps its value."""
+    """A new monthly limit, alert thresholds, budget channel or pace nudge switch; a field left out keeps its value."""
+
+    MESSAGES = {"channel": _text_messages("channel") | {"default": "channel must be a channel name such as "
+                                                                   "\"#budget\", a channel ID, or null"},
+                "team_id": _text_messages("team_id") | {"default": "team_id must be a string such as \"T0123ABCD\""},
+                "pace_nudges_enabled": "pace_nudges_enabled must be true or false"}
 
     monthly_limit_usd: _ours(_ascii(parse_budget_limit, 'monthly_limit_usd must be a decimal string such as '
                                                         '"10000.00", or null for no budget'), {
@@ -259,6 +283,37 @@ class BudgetUpdate(RequestBody):
         "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100}, "minItems": 1,
         "maxItems": MAX_THRESHOLDS, "example": [50, 75, 90],
         "description": "Every alert threshold (%); each fires once per period, and 100% always does."}) = None
+    channel: Text(201, example="#budget",
+                  description="The channel for the living budget card, by name or ID; null to stop posting it."
+                  ) | None = None
+    team_id: Text(32, min_length=0,
+                  description="With channel, when the organization has several workspaces.") | None = None
+    pace_nudges_enabled: bool | None = Field(None, description="Turn personal pace nudges on or off for everyone.")
+
+
+class AllowanceIn(RequestBody):
+    """A person's monthly allowance: their pace nudges measure their month against it (null: their history)."""
+
+    MESSAGES = {"user_email": _text_messages("user_email") | {"default": "user_email must be a string"}}
+
+    user_email: Text(MAX_EMAIL, **EMAIL)
+    monthly_allowance_usd: _ours(parse_allowance, {
+        "anyOf": [{"type": "string", "example": "150.00"}, {"type": "integer", "minimum": 0}, {"type": "null"}],
+        "description": "Dollars, at most 2 decimals; null to measure the person against their own history."})
+
+
+class Allowance(ResponseBody):
+    """A person and their monthly allowance."""
+
+    user_email: str
+    name: str
+    monthly_allowance_usd: Money | None
+
+
+class AllowanceList(ResponseBody):
+    """The people who have a monthly allowance."""
+
+    allowances: list[Allowance]
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -267,11 +322,6 @@ def _severity(raw) -> str:
     if not isinstance(raw, str) or raw.strip().lower() not in SEVERITIES:
         raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
     return raw.strip().lower()
-
-
-def _text_messages(name: str) -> dict[str, str]:
-    return {"string_too_long": f"{name} is longer than {{max_length:,}} characters",
-            "default": f"{name} must be a non-empty string"}
 
 
 class AlertIn(RequestBody):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from app.api import schemas
-from app.models import User
+from app.extensions import db
+from app.models import BudgetChannel, User
 from app.models.types import utcnow
 from app.services.budget import BudgetStatus
 from app.services.periods import Period
@@ -42,9 +43,14 @@ def usage_summary_json(summary: UsageSummary, user: User | None) -> dict:
     }).model_dump()
 
 
-def budget_json(status: BudgetStatus) -> dict:
-    """A budget status."""
-    return schemas.Budget.model_validate({
+def budget_json(status: BudgetStatus, org=None) -> dict:
+    """A budget status (with the organization's budget channel and pace nudge switch when org is given)."""
+    extra = {}
+    if org is not None:
+        chosen = db.session.get(BudgetChannel, org.id)
+        extra = {"pace_nudges_enabled": org.pace_nudges_enabled, "channel": None if chosen is None else {
+            "team_id": chosen.workspace.team_id, "channel_id": chosen.channel_id, "channel_name": chosen.channel_name}}
+    return schemas.Budget.model_validate(extra | {
         "period": period_json(status.period),
         "monthly_limit_usd": money(status.monthly_limit_usd),
         "alert_threshold_pct": status.alert_threshold_pct,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Optional, Regexp
 
 
@@ -29,6 +29,26 @@ class BudgetForm(FlaskForm):
         "Alert thresholds (%)",
         validators=[DataRequired(message="Enter a whole number from 1 to 100, or several such as 50, 75, 90.")],
     )
+
+
+class PaceNudgesForm(FlaskForm):
+    """The organization's switch for personal pace nudges (admins)."""
+
+    enabled = BooleanField("Send pace nudges to people in this organization")
+
+
+class MyNudgesForm(FlaskForm):
+    """Turn one's own pace nudges on or off."""
+
+    on = HiddenField()
+
+
+class AllowanceForm(FlaskForm):
+    """A person's monthly allowance, the measure of their pace nudges (admins); empty clears it."""
+
+    email = EmailField("Person's email", validators=[DataRequired(message="Enter the person's email address."),
+                                                     Email(message="Enter an email address.")])
+    amount = StringField("Monthly allowance (USD)", validators=[Optional()])
 
 
 class ReimbursementForm(FlaskForm):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.dashboard import bp
 from app.dashboard.auth import role_required
-from app.dashboard.forms import AlertActionForm, BudgetForm
+from app.dashboard.forms import AlertActionForm, AllowanceForm, BudgetForm, MyNudgesForm, PaceNudgesForm
 from app.extensions import db
 from app.models.types import utcnow
 from app.models import SEVERITIES, Alert, ReimbursementRequest
@@ -18,6 +18,8 @@ from app.services.alert_lifecycle import SNOOZE_CHOICES, reopen_alert, resolve_a
 from app.services.alerts import ACK_REASONS, acknowledge_alert
 from app.services.errors import DomainError
 from app.services.budget import budget_status, parse_budget_limit, parse_thresholds, update_budget
+from app.services.accounts import find_user
+from app.services.pace_nudges import parse_allowance, people_with_allowances, set_allowance
 from app.services.usage import usage_summary
 from app.services.budget_policy import check_budget_thresholds
 
@@ -142,4 +144,63 @@ def settings():
             flash("Budget saved.", "success")
             return redirect(url_for("dashboard.settings"), 303)
     status = 400 if form.errors else 200
-    return render_template("settings.html", form=form, budget=budget_status(org)), status
+    return _settings_page(form=form, status=status)
+
+
+def _settings_page(status: int = 200, **forms):
+    """The settings page with its forms (those given keep what was typed and their errors)."""
+    org = current_user.organization
+    form = forms.get("form") or BudgetForm(formdata=None)
+    if "form" not in forms:
+        form.monthly_limit_usd.data = f"{org.monthly_budget_usd:.2f}" if org.monthly_budget_usd is not None else ""
+        form.alert_threshold_pct.data = ", ".join(map(str, org.thresholds))
+    nudges_form = PaceNudgesForm(formdata=None, enabled=org.pace_nudges_enabled)
+    return render_template(
+        "settings.html", form=form, budget=budget_status(org), nudges_form=nudges_form, my_nudges_form=MyNudgesForm(),
+        allowance_form=forms.get("allowance_form") or AllowanceForm(formdata=None),
+        allowances=people_with_allowances(org.id) if current_user.is_admin else []), status
+
+
+@bp.post("/settings/pace-nudges")
+@role_required("admin")
+def settings_pace_nudges():
+    """Turn personal pace nudges on or off for the whole organization."""
+    form = PaceNudgesForm()
+    if form.validate_on_submit():
+        current_user.organization.pace_nudges_enabled = form.enabled.data
+        db.session.commit()
+        flash("Pace nudges are on." if form.enabled.data else "Pace nudges are off for everyone.", "success")
+    return redirect(url_for("dashboard.settings") + "#pace-nudges", 303)
+
+
+@bp.post("/settings/my-pace-nudges")
+@login_required
+def settings_my_pace_nudges():
+    """Turn one's own pace nudges on or off."""
+    form = MyNudgesForm()
+    if form.validate_on_submit():
+        current_user.pace_nudges = form.on.data == "1"
+        db.session.commit()
+        flash("You will get pace nudges." if current_user.pace_nudges else "You will not get pace nudges.", "success")
+    return redirect(url_for("dashboard.settings") + "#pace-nudges", 303)
+
+
+@bp.post("/settings/allowances")
+@role_required("admin")
+def settings_allowance():
+    """Set (or, left empty, clear) a person's monthly allowance, the measure of their pace nudges."""
+    form = AllowanceForm()
+    if form.validate_on_submit():
+        person = find_user(form.email.data, current_user.org_id)
+        if person is None:
+            form.email.errors.append(f"No one with email {form.email.data} in {current_user.organization.name}.")
+        try:
+            amount = parse_allowance(form.amount.data)
+        except ValueError:
+            form.amount.errors.append("Enter an amount in dollars such as 150 or 150.50, or leave it empty for none.")
+        if not form.errors:
+            set_allowance(person, amount)
+            what = f"${amount:,.2f}" if amount is not None else "cleared"
+            flash(f"{person.name}'s monthly allowance is {what}.", "success")
+            return redirect(url_for("dashboard.settings") + "#allowances", 303)
+    return _settings_page(allowance_form=form, status=400)

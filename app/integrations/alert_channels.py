@@ -14,10 +14,11 @@ from app.dashboard.auth import role_required
 from app.errors import status_for
 
 from app.integrations import bp
-from app.integrations.forms import ActionForm, AddChannelForm, RouteSeveritiesForm
+from app.integrations.forms import ActionForm, AddChannelForm, BudgetChannelForm, RouteSeveritiesForm
 from app.integrations.pending import asked_at, queue_marked, waiting
 from jobs.alerts import refresh_channel_list, send_test_alert
-from app.models import SEVERITIES, SlackWorkspace
+from app.extensions import db
+from app.models import SEVERITIES, BudgetChannel, SlackWorkspace
 from app.services.alert_routes import (
     RouteError,
     add_route,
@@ -28,6 +29,7 @@ from app.services.alert_routes import (
     remove_route,
     update_route,
 )
+from app.services.budget_card import card_problem, clear_budget_channel, set_budget_channel
 from app.services.delivery_health import recent_deliveries
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 
@@ -89,7 +91,8 @@ def _route_or_404(route_id: int):
 
 
 def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = None, edit_id: int | None = None,
-            edit_form: RouteSeveritiesForm | None = None, status: int = 200):
+            edit_form: RouteSeveritiesForm | None = None, status: int = 200,
+            budget_form: BudgetChannelForm | None = None):
     """The page: the routed channels and the Add channel form for one workspace."""
     org = current_user.organization
     workspaces = org_workspaces(org.id)
@@ -120,6 +123,13 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
             suffix += " — already receives alerts"
         options.append((channel["id"], f"#{channel['name']}{suffix}"))
 
+    budget_options = [("", "Choose a channel…")] + [
+        (c["id"], f"#{c['name']}" + (" (private)" if c.get("is_private") else "")) for c in channels or []]
+    if budget_form is None:
+        budget_form = BudgetChannelForm(formdata=None)
+    if workspace is not None:
+        budget_form.workspace_id.data = workspace.id
+
     if edit_id is not None and edit_form is None:
         route = next((r for r in routes if r.id == edit_id), None)
         if route is not None:
@@ -140,6 +150,8 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         add_form=add_form, edit_id=edit_id, edit_form=edit_form or RouteSeveritiesForm(formdata=None),
         action_form=ActionForm(), poll=poll, meta_refresh=meta_refresh, severities=SEVERITIES,
         workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
+        budget_channel=db.session.get(BudgetChannel, org.id), budget_form=budget_form, budget_options=budget_options,
+        budget_card_problem=card_problem(org.id),
     ), status
 
 
@@ -172,7 +184,7 @@ def alert_channel_add():
         if workspace is None:
             form.workspace_id.errors = [*form.workspace_id.errors, "Choose one of your Slack workspaces."]
             return _render(form, status=400)
-    channel, status = _resolve_channel(form, workspace)
+    channel, status = resolve_form_channel(form, workspace)
     if channel is None or form.errors:
         return _render(form, workspace.id, status=status if channel is None else 400)
     severities = form.severities.data
@@ -187,7 +199,8 @@ def alert_channel_add():
     return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
 
 
-def _resolve_channel(form: AddChannelForm, workspace: SlackWorkspace) -> tuple[dict | None, int]:
+def resolve_form_channel(form: AddChannelForm | BudgetChannelForm,
+                         workspace: SlackWorkspace) -> tuple[dict | None, int]:
     """The channel the form names (from the list or typed); field errors otherwise."""
     picked, typed = (form.channel_id.data or "").strip(), (form.channel_name.data or "").strip()
     if not picked and not typed:
@@ -284,3 +297,36 @@ def alert_channels_refresh():
         else:
             flash(f"Refreshing the channel list of {_label(workspace)} from Slack…", "info")
     return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
+
+
+@bp.post("/integrations/slack/budget-channel")
+@role_required("admin")
+def budget_channel_choose():
+    """Post the living budget card in the channel picked from the list or typed by name (at once)."""
+    form = BudgetChannelForm()
+    workspaces = org_workspaces(current_user.org_id)
+    if not workspaces:
+        flash("Toktra is not installed in an active Slack workspace of your organization yet; "
+              "install it from Integrations → Slack first.", "error")
+        return redirect(url_for("integrations.alert_channels"), 303)
+    form.validate_on_submit()
+    workspace = workspaces[0] if len(workspaces) == 1 else next(
+        (w for w in workspaces if w.id == form.workspace_id.data), None)
+    if workspace is None:
+        form.workspace_id.errors = [*form.workspace_id.errors, "Choose one of your Slack workspaces."]
+        return _render(budget_form=form, status=400)
+    channel, status = resolve_form_channel(form, workspace)
+    if channel is None or form.errors:
+        return _render(workspace_id=workspace.id, budget_form=form, status=status if channel is None else 400)
+    set_budget_channel(current_user.organization, workspace, channel["id"], channel["name"])
+    flash(f"The budget card is posted in #{channel['name'] or channel['id']} and kept up to date there.", "success")
+    return redirect(url_for("integrations.alert_channels") + "#budget-channel", 303)
+
+
+@bp.post("/integrations/slack/budget-channel/remove")
+@role_required("admin")
+def budget_channel_remove():
+    """Stop posting the budget card (cards already posted stay as they are)."""
+    if ActionForm().validate_on_submit() and clear_budget_channel(current_user.organization):
+        flash("Toktra no longer posts the budget card.", "success")
+    return redirect(url_for("integrations.alert_channels") + "#budget-channel", 303)

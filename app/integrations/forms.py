@@ -69,6 +69,15 @@ class AddChannelForm(FlaskForm):
         _check_remind(field)
 
 
+class BudgetChannelForm(FlaskForm):
+    """The channel for the living budget card, picked from the list or typed by name."""
+
+    workspace_id = IntegerField("Slack workspace", validators=[Optional()])
+    channel_id = StringField("Channel", validators=[Optional(), Length(max=32)])
+    channel_name = StringField("Or type a channel name", validators=[Optional(), Length(max=200)],
+                               filters=[lambda v: v.strip() if isinstance(v, str) else v])
+
+
 class RouteSeveritiesForm(FlaskForm):
     """Change which severities a channel receives, and its reminders."""
 

@@ -35,6 +35,8 @@ class Organization(db.Model):
     # alert_threshold_pct. None means just alert_threshold_pct. 100% always fires as well.
     alert_thresholds: Mapped[str | None] = mapped_column(sa.String(64))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # Personal pace nudges (a DM when someone's own spend runs far above their usual); admins may turn them off.
+    pace_nudges_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
@@ -76,6 +78,10 @@ class User(UserMixin, db.Model):
     manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # False once the person clicked "Stop these nudges" in a pace nudge DM.
+    pace_nudges: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # An admin-set monthly allowance: their pace is measured against it instead of their own history.
+    monthly_allowance_usd: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organization: Mapped[Organization] = relationship(back_populates="users")

@@ -98,3 +98,17 @@ class OAuthState(db.Model):
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BudgetChannel(db.Model):
+    """The channel where the organization's living budget card is posted (one per organization)."""
+
+    __tablename__ = "budget_channels"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("slack_workspaces.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(sa.String(32))
+    channel_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    chosen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    workspace: Mapped[SlackWorkspace] = relationship()

@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from app.extensions import db
 from app.models import Organization
+from app.services.budget_card import refresh_budget_card
 from app.services.forecast import Forecast, budget_forecast
 from app.services.periods import Period, current_period
 from app.services.usage import period_spend
@@ -104,4 +105,5 @@ def update_budget(org: Organization, monthly_limit_usd: Decimal | None, threshol
     org.monthly_budget_usd = monthly_limit_usd
     org.alert_threshold_pct = thresholds[0]
     org.alert_thresholds = ",".join(map(str, thresholds)) if len(thresholds) > 1 else None
+    refresh_budget_card(org)
     db.session.commit()

@@ -6,6 +6,7 @@ from app.models import BudgetCrossing, Organization
 from app.models.types import utcnow
 from app.services.alerts import FiredAlert, fire_alert
 from app.services.budget import budget_status
+from app.services.budget_card import add_crossing_reply
 
 POLICY = "Budget"
 # The crossing recorded when the forecast first passes 100% (real thresholds are 1 to 100).
@@ -32,6 +33,7 @@ def check_budget_thresholds(org: Organization) -> list[FiredAlert]:
         # Whoever records the crossing fires its alert; a racing worker's insert waits, then finds the row.
         if not _first_crossing(org, status, threshold):
             continue
+        add_crossing_reply(org, status.period.key, threshold)
         what = "the monthly budget" if threshold == 100 else f"{threshold}% of the monthly budget"
         title = f"{org.name} has spent {what} for {status.period.label}"
         details = (f"Spent ${status.spent_usd:,.2f} of ${status.monthly_limit_usd:,.2f} "
@@ -41,6 +43,7 @@ def check_budget_thresholds(org: Organization) -> list[FiredAlert]:
             fired.append(result)
     forecast = status.forecast
     if forecast is not None and forecast.exceeds_on is not None and _first_crossing(org, status, FORECAST):
+        add_crossing_reply(org, status.period.key, FORECAST)
         title = (f"{org.name} is projected to exceed the monthly budget on {forecast.exceeds_on.day} "
                  f"{forecast.exceeds_on:%b}")
         details = (f"Spent ${status.spent_usd:,.2f} of ${status.monthly_limit_usd:,.2f} so far in "

@@ -84,8 +84,11 @@ def seed_demo(password: str) -> tuple[Organization, bool]:
     last_key = (this_month.starts_at - dt.timedelta(days=1)).strftime("%Y-%m")
     last_month = period_for(last_key, org.timezone)
     emails = list(users)
+    # Seeded history is not news: no pace nudge DMs for it (they are on for the usage that comes after).
+    org.pace_nudges_enabled = False
     ingest_usage(org, _usage_events(rng, emails, last_month.starts_at, last_month.ends_at, 900))
     ingest_usage(org, _usage_events(rng, emails, this_month.starts_at, now, 600))
+    org.pace_nudges_enabled = True
 
     for hours_ago, (severity, policy, title, subject) in enumerate(ALERTS):
         db.session.add(Alert(org_id=org.id, severity=severity, policy=policy, title=title,

@@ -117,17 +117,26 @@ def refresh_messages(kind: str, subject_id: int) -> int:
     return _refresh(OutboxMessage.kind == kind, OutboxMessage.subject_id == subject_id)
 
 
-def refresh_message(key: str) -> int:
+def refresh_message(key: str, min_interval: float | None = None, revive_failed: bool = True) -> int:
     """The message with this key is sent again with the current state (as refresh_messages, for one message).
 
     Refreshing a message that is still waiting changes nothing: the one send to come shows the latest state.
-    One that had failed is tried afresh, since someone asked for it again.
+    One that had failed is tried afresh (unless revive_failed is False), since someone asked for it again.
+    With min_interval (seconds), a
+    sent message is updated no sooner than that long after its last send, so a burst of refreshes within
+    the interval coalesces into one update showing the latest state.
     """
-    return _refresh(OutboxMessage.key == key, revive_failed=True)
+    resend_at = utcnow()
+    if min_interval:
+        sent_at = db.session.scalar(sa.select(OutboxMessage.sent_at).where(OutboxMessage.key == key))
+        if sent_at is not None:
+            resend_at = max(resend_at, sent_at + _seconds(min_interval))
+    return _refresh(OutboxMessage.key == key, revive_failed=revive_failed, resend_at=resend_at)
 
 
-def _refresh(*where, revive_failed: bool = False) -> int:
+def _refresh(*where, revive_failed: bool = False, resend_at: dt.datetime | None = None) -> int:
     now = utcnow()
+    resend_at = resend_at or now
     db.session.info[_WAKE_FLAG] = True
     states = ("pending", "sending", "posting", "sent") + (("failed",) if revive_failed else ())
     resend = OutboxMessage.state.in_(("sent", "failed"))
@@ -137,7 +146,7 @@ def _refresh(*where, revive_failed: bool = False) -> int:
         .values(version=OutboxMessage.version + 1,
                 state=sa.case((resend, "pending"), else_=OutboxMessage.state),
                 attempts=sa.case((OutboxMessage.state == "failed", 0), else_=OutboxMessage.attempts),
-                not_before=sa.case((resend, now), else_=OutboxMessage.not_before),
+                not_before=sa.case((resend, resend_at), else_=OutboxMessage.not_before),
                 dispatched_at=sa.case((resend, None), else_=OutboxMessage.dispatched_at))
         .execution_options(synchronize_session=False)
     ).rowcount

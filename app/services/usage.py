@@ -12,6 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.extensions import db
 from app.models import Organization, UsageDayTotal, UsagePeriodTotal, UsageRecord, UsageRollup, User
 from app.models.types import to_micros, utcnow
+from app.services.budget_card import refresh_budget_card
+from app.services.pace_nudges import nudge_fast_spenders
 from app.services.periods import Period, current_period, period_key, zone
 from app.services.providers import display_name, normalize_provider
 from app.services.text import text_problem
@@ -237,7 +239,13 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
     inserted = _store_new(list(rows.values()))
     result.accepted = len(inserted)
     result.duplicates += len(rows) - len(inserted)
-    _add_to_rollup(org.id, [rows[event_id] for event_id in inserted], org.timezone)
+    stored = [rows[event_id] for event_id in inserted]
+    _add_to_rollup(org.id, stored, org.timezone)
+    if stored:
+        # What the new spend shows in Slack is written with it: the budget card, and any pace nudge it calls for.
+        refresh_budget_card(org, {row["period"] for row in stored})
+        current = current_period(org.timezone).key
+        nudge_fast_spenders(org, {row["user_id"] for row in stored if row["period"] == current})
     db.session.commit()
     return result
 

@@ -16,13 +16,17 @@ REOPEN_ALERT = "toktra_alert_reopen"
 SNOOZE_ALERT = "toktra_alert_snooze"  # an overflow menu; each option's value is snooze_option_value(...)
 APPROVE_REIMBURSEMENT = "toktra_reimbursement_approve"
 REJECT_REIMBURSEMENT = "toktra_reimbursement_reject"
+# On the living budget card once spend passes the first threshold; its value is the organization id.
+# (Handled by the "request more budget" feature; not in BUTTONS until its listener is registered.)
+REQUEST_MORE_BUDGET = "request_more_budget"
+NUDGES_OFF = "nudges_off"  # "Stop these nudges" in a pace nudge DM
 
 USAGE_COMMAND = "/toktra-usage"
 BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
 BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, RESOLVE_ALERT, REOPEN_ALERT, SNOOZE_ALERT,
-           APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT)
+           APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, NUDGES_OFF)
 REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
 ACKNOWLEDGE_MODAL = "toktra_alert_acknowledge_modal"  # the callback_id of the Acknowledge-with-a-reason modal
 VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL)

@@ -25,6 +25,7 @@ from app.slack.actions import (
     ACKNOWLEDGE_WITH_REASON,
     CREATE_TICKET,
     REOPEN_ALERT,
+    REQUEST_MORE_BUDGET,
     RESOLVE_ALERT,
     SNOOZE_ALERT,
     alert_button_value,
@@ -161,6 +162,38 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
     if status.forecast is not None:
         footer += f" · {status.forecast.in_words()} (median of the last 7 days' spend)"
     return _message("\n".join([title, *lines]), [header(title), _code(lines), context(footer)])
+
+
+def render_living_budget_card(status: BudgetStatus, org_name: str, settings_url: str, org_id: int,
+                              updated_at, tz: str) -> Message:
+    """The budget channel's card: the budget card, when it was last brought up to date, and once spend has
+    passed the first threshold a "Request more budget…" button."""
+    text, blocks = render_budget_card(status, org_name, settings_url)
+    blocks.append(context(f"Kept up to date by Toktra · last updated {slack_time(updated_at, tz)}").to_dict())
+    if status.percent_used is not None and status.percent_used >= status.thresholds[0]:
+        button = ButtonElement(text="Request more budget…", action_id=REQUEST_MORE_BUDGET, value=str(org_id))
+        blocks.append(ActionsBlock(block_id="budget-actions", elements=[button]).to_dict())
+    return text, blocks
+
+
+def render_budget_reply(threshold: int, crossed_at, status: BudgetStatus, tz: str) -> Message:
+    """A crossing told in the budget card's thread: a threshold (its share of the limit) or, for 0, the forecast."""
+    limit = status.monthly_limit_usd
+    if threshold == 0:
+        forecast = status.forecast
+        if forecast is not None and forecast.exceeds_on is not None:
+            text = (f"📈 Projected to exceed the budget on {forecast.exceeds_on.day} {forecast.exceeds_on:%b} "
+                    f"({forecast.in_words()}).")
+        else:
+            text = f"📈 Was projected to exceed the budget ({slack_time(crossed_at, tz)}); the pace has slowed since."
+    elif threshold >= 100:
+        text = f"🔴 Crossed the monthly budget ({whole_dollars(limit)}) at {slack_time(crossed_at, tz)}." if limit \
+            else f"🔴 Crossed the monthly budget at {slack_time(crossed_at, tz)}."
+    else:
+        amount = f": {whole_dollars(limit * threshold / 100)} of {whole_dollars(limit)}" if limit else ""
+        text = f"{budget_colour(Decimal(threshold))} Crossed {threshold}% of the monthly budget{amount}, at " \
+               f"{slack_time(crossed_at, tz)}."
+    return _message(text, [section(text)])
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from app.slack.actions import (
     APPROVE_REIMBURSEMENT,
     COMMANDS,
     CREATE_TICKET,
+    NUDGES_OFF,
     REJECT_MODAL,
     REJECT_REIMBURSEMENT,
     REOPEN_ALERT,
@@ -44,6 +45,7 @@ from jobs import enqueue, enqueue_durably
 from jobs.modals import open_acknowledge_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack, reopen_from_slack, resolve_from_slack, snooze_from_slack
 from jobs.commands import run_command
+from jobs.pace_nudges import nudges_off_from_slack
 from jobs.reimbursements import decide_from_slack
 from jobs.slack import reply_to_mention
 from jobs.tickets import create_ticket_from_slack
@@ -212,6 +214,11 @@ def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
     _queue_click(create_ticket_from_slack, ack, body, context)
 
 
+def on_nudges_off(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Stop these nudges clicked in a pace nudge DM."""
+    _queue_click(nudges_off_from_slack, ack, body, context)
+
+
 def _reason(body: dict) -> str:
     """The reason typed in the DM's input, if any."""
     values = ((body.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}
@@ -261,6 +268,7 @@ def register_listeners(bolt: App) -> None:
     bolt.view_submission(REJECT_MODAL)(on_reject_submitted)
     bolt.action(ACKNOWLEDGE_WITH_REASON)(on_acknowledge_with_reason)
     bolt.view_submission(ACKNOWLEDGE_MODAL)(on_acknowledge_submitted)
+    bolt.action(NUDGES_OFF)(on_nudges_off)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
