@@ -3,12 +3,12 @@ from app.models.alerts import SEVERITIES, Alert, Severity
 from app.models.itsm import ItsmConnector, Ticket
 from app.models.outbox import ChannelPace, DeferredJob, OutboxEvent, OutboxMessage
 from app.models.org import ApiKey, BudgetCrossing, Organization, Role, User
-from app.models.reimbursements import PayrollBatch, ReimbursementRequest
+from app.models.reimbursements import BudgetOverride, PayrollBatch, ReimbursementRequest
 from app.models.slack import AlertChannelRoute, OAuthState, SlackUserLink, SlackWorkspace
 from app.models.usage import UsageDayTotal, UsagePeriodTotal, UsageRecord, UsageRollup
 
 __all__ = [
-    "SEVERITIES", "Alert", "AlertChannelRoute", "ChannelPace", "DeferredJob", "ApiKey", "BudgetCrossing", "ItsmConnector",
+    "SEVERITIES", "Alert", "AlertChannelRoute", "ChannelPace", "DeferredJob", "ApiKey", "BudgetCrossing", "BudgetOverride", "ItsmConnector",
     "OAuthState", "OutboxEvent", "OutboxMessage", "Organization", "PayrollBatch", "ReimbursementRequest", "Role", "Severity", "SlackUserLink",
     "SlackWorkspace", "Ticket", "UsageDayTotal", "UsagePeriodTotal", "UsageRecord", "UsageRollup", "User",
 ]

@@ -13,15 +13,18 @@ CREATE_TICKET = "toktra_alert_create_ticket"
 ACKNOWLEDGE_WITH_REASON = "toktra_alert_acknowledge_with_reason"
 APPROVE_REIMBURSEMENT = "toktra_reimbursement_approve"
 REJECT_REIMBURSEMENT = "toktra_reimbursement_reject"
+REQUEST_MORE_BUDGET = "request_more_budget"  # on budget cards and budget alerts; its value is the org id
 
 USAGE_COMMAND = "/toktra-usage"
 BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
-BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT)
+BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT,
+           REQUEST_MORE_BUDGET)
 REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
 ACKNOWLEDGE_MODAL = "toktra_alert_acknowledge_modal"  # the callback_id of the Acknowledge-with-a-reason modal
-VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL)
+BUDGET_REQUEST_MODAL = "toktra_budget_request_modal"  # the callback_id of the Request-more-budget modal
+VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL)
 # The Events API events the app subscribes to (the manifest's bot_events).
 EVENTS = ("app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked")
 
@@ -85,6 +88,16 @@ def request_button_value(request_id: int) -> str:
 
 def parse_request_id(value) -> int | None:
     """The reimbursement request id a clicked value carries, or None when it is not one we made (never raises)."""
+    return bounded_int(value, 1, PG_INT_MAX)
+
+
+def budget_button_value(org_id: int) -> str:
+    """The value of a Request more budget button: the organization's id."""
+    return str(org_id)
+
+
+def parse_org_id(value) -> int | None:
+    """The organization id a Request more budget button carries, or None when it is not one we made (never raises)."""
     return bounded_int(value, 1, PG_INT_MAX)
 
 

@@ -16,7 +16,14 @@ from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
 from app.services.alerts import ACK_REASONS
-from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, alert_button_value
+from app.slack.actions import (
+    ACKNOWLEDGE_ALERT,
+    ACKNOWLEDGE_WITH_REASON,
+    CREATE_TICKET,
+    REQUEST_MORE_BUDGET,
+    alert_button_value,
+    budget_button_value,
+)
 from app.slack.blocks.format import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
@@ -135,8 +142,17 @@ def budget_lines(status: BudgetStatus) -> list[str]:
     ]
 
 
-def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -> Message:
-    """Budget Status: limit, spend, remaining, threshold and the coloured bar; or how to set a budget."""
+def request_budget_button(org_id: int) -> ButtonElement:
+    """Request more budget: opens the request modal (managers and admins; members are told why not)."""
+    return ButtonElement(text="Request more budget", action_id=REQUEST_MORE_BUDGET, value=budget_button_value(org_id))
+
+
+def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str,
+                       request_org_id: int | None = None) -> Message:
+    """Budget Status: limit, spend, remaining, threshold and the coloured bar; or how to set a budget.
+
+    request_org_id (given when the viewer may ask for more budget) adds the Request more budget button.
+    """
     title = "Budget Status"
     if not status.monthly_limit_usd:
         text = (f"No monthly budget is set for {org_name}, so there is nothing to measure spend "
@@ -147,7 +163,12 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
     footer = f"{org_name} · {status.period.label}"
     if status.forecast is not None:
         footer += f" · {status.forecast.in_words()} (median of the last 7 days' spend)"
-    return _message("\n".join([title, *lines]), [header(title), _code(lines), context(footer)])
+    if status.period_extra_usd:
+        footer += f" · the limit includes {whole_dollars(status.period_extra_usd)} approved for {status.period.label} only"
+    blocks = [header(title), _code(lines), context(footer)]
+    if request_org_id is not None:
+        blocks.append(ActionsBlock(block_id="budget-actions", elements=[request_budget_button(request_org_id)]))
+    return _message("\n".join([title, *lines]), blocks)
 
 
 # --- /toktra-alerts ----------------------------------------------------------------------------
@@ -181,9 +202,16 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
         buttons.append(ButtonElement(text="Acknowledge with reason…", action_id=ACKNOWLEDGE_WITH_REASON, value=value))
     if can_ticket:
         buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=value))
+    if is_budget_alert(alert):
+        buttons.append(request_budget_button(alert.org_id))
     if buttons:
         blocks.append(ActionsBlock(block_id=f"alert-actions-{alert.id}", elements=buttons))
     return blocks
+
+
+def is_budget_alert(alert: Alert) -> bool:
+    """An alert fired by the budget policy (a threshold crossed, or the forecast passing the limit)."""
+    return alert.policy == "Budget" and (alert.dedup_key or "").startswith("budget:")
 
 
 def alert_fallback_text(alert: Alert) -> str:
