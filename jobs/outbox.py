@@ -89,7 +89,7 @@ def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tu
 def _render_budget_request(message: OutboxMessage, request: ReimbursementRequest, org: Organization,
                            period) -> tuple[str, list[dict]]:
     status = budget_status(org)  # where the budget stands now, raised limit included
-    label = period.label if request.budget_scope == "period" else f"from {period.label} on"
+    label = period.label  # the period the request was made in
     if message.kind == "reimbursement_notice":
         return render_budget_notice(request, status, label)
     if request.status == "pending":

@@ -12,6 +12,13 @@ from app.slack.blocks.reimbursement_cards import decision_words
 SCOPE_LINES = {"period": "this period's limit only", "monthly": "the monthly limit, from now on"}
 
 
+def raised_words(request: ReimbursementRequest, period_label: str) -> str:
+    """'the limit for December 2026 was raised by $1,500.00' (or the monthly limit, from that month on)."""
+    if request.budget_scope == "period":
+        return f"the limit for {period_label} was raised by ${request.amount:,.2f}"
+    return f"the monthly limit was raised by ${request.amount:,.2f} from {period_label} on"
+
+
 def _title(request: ReimbursementRequest) -> str:
     return f"Budget request from {request.employee.name}"
 
@@ -19,7 +26,7 @@ def _title(request: ReimbursementRequest) -> str:
 def _details(request: ReimbursementRequest, status: BudgetStatus, period_label: str) -> list:
     facts = (f"*Requested by:* {request.employee.name} ({request.employee.email}, {request.employee.role})\n"
              f"*Extra budget:* ${request.amount:,.2f} USD\n"
-             f"*Raises:* {SCOPE_LINES[request.budget_scope]} ({period_label})\n"
+             f"*Raises:* {SCOPE_LINES[request.budget_scope]} (asked in {period_label})\n"
              f"*Reason:* {request.description[:1500]}")
     now = (f"{status.period.label}: spent ${status.spent_usd:,.2f} of ${status.monthly_limit_usd:,.2f}"
            f" ({status.percent_used}%)" if status.monthly_limit_usd else f"No monthly budget is set now.")
@@ -45,7 +52,7 @@ def render_decided_budget_dm(request: ReimbursementRequest, status: BudgetStatus
     """An admin's DM once anyone decided: the same details, who decided instead of the buttons."""
     words = decision_words(request, tz)
     if request.status == "approved":
-        words += f" · {SCOPE_LINES[request.budget_scope]} raised by ${request.amount:,.2f}"
+        words += f" · {raised_words(request, period_label)}"
     blocks = [header(_title(request)), *_details(request, status, period_label), section(f"*{words}*")]
     return _message(f"{_title(request)}: {words}", blocks)
 
@@ -53,9 +60,9 @@ def render_decided_budget_dm(request: ReimbursementRequest, status: BudgetStatus
 def render_budget_notice(request: ReimbursementRequest, status: BudgetStatus, period_label: str) -> Message:
     """The DM telling the requester how their budget request was decided (and the limit it gave)."""
     by = request.decided_by.name if request.decided_by else "an admin"
-    text = f"Your request for ${request.amount:,.2f} more budget ({period_label}) was "
+    text = f"Your request for ${request.amount:,.2f} more budget ({SCOPE_LINES[request.budget_scope]}) was "
     if request.status == "approved":
-        text += f"approved by {by}: {SCOPE_LINES[request.budget_scope]} was raised by ${request.amount:,.2f}."
+        text += f"approved by {by}: {raised_words(request, period_label)}."
         if status.monthly_limit_usd is not None:
             text += f" The limit for {status.period.label} is now ${status.monthly_limit_usd:,.2f}."
     else:
