@@ -263,3 +263,36 @@ def test_budget_alert_cards_carry_the_button(signed, slack, run_worker, org, peo
     budget_buttons = [e for answer in slack.responses("alerts") for b in answer["blocks"] if b["type"] == "actions"
                       for e in b["elements"] if e["action_id"] == REQUEST_MORE_BUDGET]
     assert [b["value"] for b in budget_buttons] == [str(org.id)]
+
+
+def test_the_api_takes_a_request_and_reports_its_decision(api, slack, run_worker, org, people, signed):
+    response = api("post", "/budget/requests", json={"requester_email": "max@globex.example", "amount": "750",
+                                                     "reason": "Evaluation of a new model.", "scope": "monthly"})
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["requester_email"], body["amount"], body["scope"], body["status"]) == (
+        "max@globex.example", "750.00", "monthly", "pending")
+    assert response.headers["Location"].endswith(f"/api/v1/budget/requests/{body['id']}")
+    run_worker()
+    assert len(dm_of(slack, "UADA")) == 1 and len(dm_of(slack, "UBEA")) == 1
+    signed.action(APPROVE_REIMBURSEMENT, str(body["id"]), user_id="UBEA", response_url=slack.response_url("ok"))
+    run_worker()
+    decided = api("get", f"/budget/requests/{body['id']}").json
+    assert decided["status"] == "approved" and decided["decided_by"] == "bea@globex.example"
+    assert api("get", "/budget").json["monthly_limit_usd"] == "10750.00"
+    assert api("get", f"/reimbursements/{body['id']}").status_code == 404  # not a reimbursement
+
+
+@pytest.mark.parametrize("fields, status, message", [
+    ({"requester_email": "alice@globex.example"}, 403, "Only managers and admins can ask for more budget."),
+    ({"requester_email": "ghost@globex.example"}, 400, "requester_email: no user with email ghost@globex.example"),
+    ({"amount": "0"}, 400, "amount must be more than 0"),
+    ({"amount": 12.5}, 400, 'amount must be a decimal string such as "42.50"'),
+    ({"reason": "  "}, 400, "reason"),
+    ({"scope": "forever"}, 400, 'scope must be "period" (this period only) or "monthly"'),
+])
+def test_bad_api_requests_are_refused_with_a_reason(api, people, fields, status, message):
+    body = {"requester_email": "max@globex.example", "amount": "100", "reason": "More tests.", **fields}
+    response = api("post", "/budget/requests", json=body)
+    assert response.status_code == status
+    assert message in response.json["error"]["message"]

@@ -1,13 +1,20 @@
 """GET and PUT /budget."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g, jsonify, url_for
 
 from app.api import bp
 from app.api.auth import api_key_required
-from app.api.contract import operation
-from app.api.schemas import Budget, BudgetUpdate
-from app.api.serializers import budget_json
+from app.api.contract import MAX_ID, operation
+from app.api.schemas import Budget, BudgetRequest, BudgetRequestIn, BudgetUpdate, Error
+from app.api.serializers import budget_json, budget_request_json
+from app.errors import error_response, status_for
+from app.extensions import db
+from app.models import ReimbursementRequest
+from app.models.reimbursements import BUDGET_INCREASE
+from app.services.accounts import find_user
+from app.services.budget_requests import submit_budget_request
+from app.services.reimbursements import ReimbursementError
 from app.services.budget import budget_status, update_budget
 from app.services.budget_policy import check_budget_thresholds
 
@@ -36,3 +43,34 @@ def put_budget(body: BudgetUpdate):
     update_budget(g.org, limit, thresholds)
     check_budget_thresholds(g.org)
     return jsonify(budget_json(budget_status(g.org)))
+
+
+@bp.post("/budget/requests")
+@api_key_required
+@operation("Ask for more budget (the organization's other admins get a Slack DM)", {
+    201: (BudgetRequest, "The pending request; Location names it"),
+    403: (Error, "The requester is a member: only managers and admins may ask for more budget"),
+}, body=BudgetRequestIn)
+def post_budget_request(body: BudgetRequestIn):
+    """Ask for more budget on behalf of a manager or admin; approval raises this period's or the monthly limit."""
+    requester = find_user(body.requester_email, g.org.id)
+    if requester is None:
+        return error_response(400, f"requester_email: no user with email {body.requester_email} in this organization")
+    try:
+        request = submit_budget_request(g.org, requester, body.amount, body.reason, body.scope)
+    except ReimbursementError as exc:
+        return error_response(status_for(exc), str(exc))
+    response = jsonify(budget_request_json(request))
+    response.headers["Location"] = url_for("api.get_budget_request", request_id=request.id)
+    return response, 201
+
+
+@bp.get("/budget/requests/<int:request_id>")
+@api_key_required
+@operation("A request for more budget and its status", {200: (BudgetRequest, "The request")})
+def get_budget_request(request_id: int):
+    """A request for more budget and its status."""
+    request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
+    if request is None or request.org_id != g.org.id or request.kind != BUDGET_INCREASE:
+        return error_response(404, f"No budget request {request_id} in this organization.")
+    return jsonify(budget_request_json(request))
