@@ -296,3 +296,20 @@ def test_bad_api_requests_are_refused_with_a_reason(api, people, fields, status,
     response = api("post", "/budget/requests", json=body)
     assert response.status_code == status
     assert message in response.json["error"]["message"]
+
+
+def test_every_other_admins_home_tab_lists_the_request_with_its_buttons(signed, slack, run_worker, org, people):
+    from tests.test_slack_home import open_home
+
+    for admin in ("UADA", "UBEA"):
+        open_home(signed, admin)
+    run_worker()
+    request_id = ask(signed, slack, run_worker, org)
+    for admin in ("UADA", "UBEA"):
+        home = json.dumps(slack.home_view(admin)["blocks"], ensure_ascii=False)
+        assert "Requests waiting for you* (1)" in home
+        assert "*Max Manager* asks for *1,500.00 USD* more budget" in home
+        assert f'"value": "{request_id}"' in home
+    signed.action(APPROVE_REIMBURSEMENT, str(request_id), user_id="UBEA", response_url=slack.response_url("ok"))
+    run_worker()
+    assert "more budget" not in json.dumps(slack.home_view("UADA")["blocks"])

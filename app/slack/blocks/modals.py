@@ -31,14 +31,16 @@ def reject_modal_metadata(request_id: int, response_url: str) -> str:
 
 def render_reject_modal(request: ReimbursementRequest, response_url: str) -> dict:
     """Reject with a reason (required, shown to the employee)."""
+    budget = request.kind == "budget_increase"
+    who = "requester" if budget else "employee"
     facts = (f"*{clip(request.employee.name, 200)}* asks for *{request.amount:,.2f} {request.currency}* "
-             f"for {request.period}\n{clip(request.description, 1000)}")
+             f"{'more budget' if budget else 'for ' + request.period}\n{clip(request.description, 1000)}")
     return View(
         type="modal", callback_id=REJECT_MODAL, title="Reject request", submit="Reject", close="Cancel",
         private_metadata=reject_modal_metadata(request.id, response_url),
         blocks=[
             section(facts),
-            InputBlock(block_id=REJECT_REASON_BLOCK, label="Reason (sent to the employee)",
+            InputBlock(block_id=REJECT_REASON_BLOCK, label=f"Reason (sent to the {who})",
                        element=PlainTextInputElement(action_id=REJECT_REASON_ACTION, multiline=True, min_length=1,
                                                      max_length=REASON_LIMIT)),
             context(f"{request.employee.name} is told it was rejected, with this reason."),
