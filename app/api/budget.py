@@ -1,4 +1,4 @@
-"""GET and PUT /budget."""
+"""GET and PUT /budget, and requests for more budget (POST /budget/requests)."""
 from __future__ import annotations
 
 from flask import g, jsonify, url_for

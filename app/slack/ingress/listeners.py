@@ -251,7 +251,8 @@ def on_budget_request_submitted(ack: Ack, body: dict, view: dict, context: BoltC
     chosen = ((values.get(BUDGET_SCOPE_BLOCK) or {}).get(BUDGET_SCOPE_ACTION) or {}).get("selected_option") or {}
     errors = {}
     try:
-        amount = str(parse_amount((amount or "").strip().lstrip("$").replace(",", "")))
+        typed = amount if isinstance(amount, str) else ""
+        amount = str(parse_amount(typed.strip().lstrip("$").replace(",", "")))  # "$1,500" reads as 1500
     except ReimbursementError:
         errors[BUDGET_AMOUNT_BLOCK] = BAD_BUDGET_AMOUNT
     try:
