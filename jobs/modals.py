@@ -6,13 +6,16 @@ import logging
 
 from app.extensions import db
 from app.models import SlackWorkspace
+from app.services.budget import budget_status
+from app.services.budget_requests import MEMBER_REFUSAL, may_request_budget
 from app.services.reimbursements import ReimbursementError, request_to_decide
 from app.slack.blocks import cards
-from app.slack.blocks.modals import render_acknowledge_modal, render_reject_modal
+from app.slack.blocks.modals import render_acknowledge_modal, render_budget_request_modal, render_reject_modal
 from app.slack.blocks.reimbursement_cards import decision_words
 from app.slack.client.respond import post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
 from jobs.alerts import already_acknowledged
+from jobs.budget_requests import clicked_budget
 from jobs.reimbursements import clicked_request
 from jobs.tickets import clicked_alert
 
@@ -54,6 +57,26 @@ def open_acknowledge_modal(workspace_id: int, value: str, slack_user_id: str, re
     metadata = json.dumps({"value": value, "response_url": response_url, "is_ephemeral": is_ephemeral})
     return _open(workspace_id, trigger_id, render_acknowledge_modal(alert, metadata), response_url,
                  "Acknowledge with reason")
+
+
+def open_budget_request_modal(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                              trigger_id: str) -> str:
+    """Request more budget clicked: open its modal for managers and admins; tell anyone else why not."""
+    clicked = clicked_budget(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    if not may_request_budget(clicked):
+        post_response_if_alive(response_url, *cards.notice(f":no_entry: {MEMBER_REFUSAL}"))
+        return "refused"
+    org = clicked.organization
+    status = budget_status(org)
+    if not status.monthly_limit_usd:
+        post_response_if_alive(response_url, *cards.notice(
+            f"No monthly budget is set for {org.name}, so there is no limit to raise; an admin can set one under "
+            "Settings."))
+        return "no budget"
+    return _open(workspace_id, trigger_id, render_budget_request_modal(status, org.name, org.id, response_url),
+                 response_url, "Request more budget")
 
 
 def _open(workspace_id: int, trigger_id: str, view: dict, response_url: str, button: str) -> str:

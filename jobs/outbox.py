@@ -39,6 +39,12 @@ from app.slack.blocks import cards
 from app.slack.blocks.alert_replies import render_alert_reply, render_reminder, render_unsnooze
 from app.slack.blocks.messages import render_mention_help
 from app.slack.blocks.nudges import render_pace_nudge
+from app.models.reimbursements import BUDGET_INCREASE
+from app.slack.blocks.budget_request_cards import (
+    render_budget_notice,
+    render_budget_request_dm,
+    render_decided_budget_dm,
+)
 from app.slack.blocks.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
 from app.slack.client.web import (
     SlackAnswerLost,
@@ -97,6 +103,8 @@ def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tu
         raise _Undeliverable("The reimbursement request was deleted.")
     org = request.employee.organization
     period = period_for(request.period, org.timezone)
+    if request.kind == BUDGET_INCREASE:
+        return _render_budget_request(message, request, org, period)
     if message.kind == "reimbursement_notice":
         return render_employee_notice(request, period.label, org.timezone)
     usage = usage_summary(org, request.employee, period)
@@ -130,6 +138,15 @@ def _render_pace_nudge(message: OutboxMessage, client: WorkspaceClient) -> tuple
         raise _Undeliverable("The person was deleted.")
     pace = person_pace(user, nudge_period(message.key))
     return render_pace_nudge(pace, user.name, user.id, current_app.config["PUBLIC_BASE_URL"], user.pace_nudges)
+def _render_budget_request(message: OutboxMessage, request: ReimbursementRequest, org: Organization,
+                           period) -> tuple[str, list[dict]]:
+    status = budget_status(org)  # where the budget stands now, raised limit included
+    label = period.label  # the period the request was made in
+    if message.kind == "reimbursement_notice":
+        return render_budget_notice(request, status, label)
+    if request.status == "pending":
+        return render_budget_request_dm(request, status, label)
+    return render_decided_budget_dm(request, status, label, org.timezone)
 
 
 def _render_mention_reply(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:

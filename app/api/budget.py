@@ -1,19 +1,25 @@
-"""GET and PUT /budget."""
+"""GET and PUT /budget, and requests for more budget (POST /budget/requests)."""
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g, jsonify, url_for
 
 from app.api import bp
 from app.api.auth import api_key_required
-from app.api.contract import operation
+from app.api.contract import MAX_ID, operation
 from app.api.alerts import resolve_channel_ref
-from app.api.schemas import Allowance, AllowanceIn, AllowanceList, Budget, BudgetUpdate, Error
-from app.api.serializers import budget_json, money
+from app.api.schemas import (Allowance, AllowanceIn, AllowanceList, Budget, BudgetRequest, BudgetRequestIn, BudgetUpdate,
+                             Error)
+from app.api.serializers import budget_json, budget_request_json, money
 from app.errors import error_response, status_for
+from app.extensions import db
+from app.models import ReimbursementRequest
+from app.models.reimbursements import BUDGET_INCREASE
 from app.services.alert_routes import RouteError, pick_workspace
 from app.services.accounts import find_user
 from app.services.budget_card import clear_budget_channel, set_budget_channel
+from app.services.budget_requests import submit_budget_request
 from app.services.pace_nudges import people_with_allowances, set_allowance
+from app.services.reimbursements import ReimbursementError
 from app.slack.client.channels import SLACK_CHANNEL_ID
 from app.services.budget import budget_status, update_budget
 from app.services.budget_policy import check_budget_thresholds
@@ -98,3 +104,34 @@ def put_allowance(body: AllowanceIn):
         return error_response(404, f"No user with email {body.user_email} in this organization.")
     set_allowance(person, body.monthly_allowance_usd)
     return jsonify(_allowance_json(person))
+
+
+@bp.post("/budget/requests")
+@api_key_required
+@operation("Ask for more budget (the organization's other admins get a Slack DM)", {
+    201: (BudgetRequest, "The pending request; Location names it"),
+    403: (Error, "The requester is a member: only managers and admins may ask for more budget"),
+}, body=BudgetRequestIn)
+def post_budget_request(body: BudgetRequestIn):
+    """Ask for more budget on behalf of a manager or admin; approval raises this period's or the monthly limit."""
+    requester = find_user(body.requester_email, g.org.id)
+    if requester is None:
+        return error_response(400, f"requester_email: no user with email {body.requester_email} in this organization")
+    try:
+        request = submit_budget_request(g.org, requester, body.amount, body.reason, body.scope)
+    except ReimbursementError as exc:
+        return error_response(status_for(exc), str(exc))
+    response = jsonify(budget_request_json(request))
+    response.headers["Location"] = url_for("api.get_budget_request", request_id=request.id)
+    return response, 201
+
+
+@bp.get("/budget/requests/<int:request_id>")
+@api_key_required
+@operation("A request for more budget and its status", {200: (BudgetRequest, "The request")})
+def get_budget_request(request_id: int):
+    """A request for more budget and its status."""
+    request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
+    if request is None or request.org_id != g.org.id or request.kind != BUDGET_INCREASE:
+        return error_response(404, f"No budget request {request_id} in this organization.")
+    return jsonify(budget_request_json(request))

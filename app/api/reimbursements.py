@@ -11,6 +11,7 @@ from app.api.serializers import reimbursement_json
 from app.errors import error_response, status_for
 from app.extensions import db
 from app.models import ReimbursementRequest
+from app.models.reimbursements import REIMBURSEMENT
 from app.services.reimbursements import ReimbursementError, batch_csv, batch_requests, export_batch, submit_request
 from app.services.text import text_problem
 
@@ -39,7 +40,7 @@ def post_reimbursement(body: ReimbursementIn):
 def get_reimbursement(request_id: int):
     """A reimbursement request and its status."""
     request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
-    if request is None or request.org_id != g.org.id:
+    if request is None or request.org_id != g.org.id or request.kind != REIMBURSEMENT:
         return error_response(404, f"No reimbursement request {request_id} in this organization.")
     return jsonify(reimbursement_json(request))
 

@@ -533,6 +533,44 @@ class Reimbursement(ResponseBody):
     created_at: str = Field(json_schema_extra={"format": "date-time"})
 
 
+# --- budget requests -----------------------------------------------------------------------------
+
+class BudgetRequestIn(RequestBody):
+    """A manager's or admin's request for more budget; the organization's other admins get a Slack DM."""
+
+    MESSAGES = {
+        "requester_email": _text_messages("requester_email"),
+        "reason": {"string_too_long": "reason is longer than {max_length:,} characters",
+                   "default": "reason must say why more budget is needed (1 to 2,000 characters)"},
+        "scope": 'scope must be "period" (this period only) or "monthly" (the monthly limit from now on)',
+    }
+
+    requester_email: Text(MAX_EMAIL, description="A manager or admin of the organization.", **EMAIL)
+    amount: _ours(parse_amount, {
+        "anyOf": [{"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]{1,2})?\s*$", "example": "1500.00"},
+                  {"type": "integer", "minimum": 1, "maximum": 1000000}],
+        "description": "Extra budget in USD: more than 0 and at most 1,000,000, with at most 2 decimals."})
+    reason: Text(MAX_DESCRIPTION)
+    scope: Literal["period", "monthly"] = Field(
+        "period", description="period raises this period's limit only; monthly raises the monthly limit from now on.")
+
+
+class BudgetRequest(ResponseBody):
+    """A request for more budget and where it stands."""
+
+    id: int
+    requester_email: str
+    amount: str = Field(examples=["1500.00"])
+    scope: Literal["period", "monthly"]
+    period: str
+    reason: str
+    status: Literal["pending", "approved", "rejected"]
+    decided_by: str | None
+    decided_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    rejection_reason: str | None
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class ErrorDetail(ResponseBody):
     """What went wrong, and what would be right."""
 

@@ -131,3 +131,20 @@ def reimbursement_json(request) -> dict:
         "notify_error": request.notify_error,
         "created_at": _iso(request.created_at),
     }).model_dump()
+
+
+def budget_request_json(request) -> dict:
+    """A request for more budget and where it stands."""
+    return schemas.BudgetRequest.model_validate({
+        "id": request.id,
+        "requester_email": request.employee.email,
+        "amount": f"{request.amount:.2f}",
+        "scope": request.budget_scope,
+        "period": request.period,
+        "reason": request.description,
+        "status": request.status,
+        "decided_by": request.decided_by.email if request.decided_by else None,
+        "decided_at": _iso(request.decided_at),
+        "rejection_reason": request.rejection_reason,
+        "created_at": _iso(request.created_at),
+    }).model_dump()

@@ -3,12 +3,13 @@ from app.models.alerts import ALERT_EVENTS, SEVERITIES, Alert, AlertEvent, Sever
 from app.models.itsm import ItsmConnector, Ticket
 from app.models.outbox import ChannelPace, DeferredJob, OutboxEvent, OutboxMessage
 from app.models.org import ApiKey, BudgetCrossing, Organization, Role, User
-from app.models.reimbursements import PayrollBatch, ReimbursementRequest
+from app.models.reimbursements import BudgetOverride, PayrollBatch, ReimbursementRequest
 from app.models.slack import AlertChannelRoute, BudgetChannel, OAuthState, SlackUserLink, SlackWorkspace
 from app.models.usage import UsageDayTotal, UsagePeriodTotal, UsageRecord, UsageRollup
 
 __all__ = [
-    "ALERT_EVENTS", "SEVERITIES", "Alert", "AlertEvent", "AlertChannelRoute", "ChannelPace", "DeferredJob", "ApiKey", "BudgetChannel", "BudgetCrossing", "ItsmConnector",
+    "ALERT_EVENTS", "SEVERITIES", "Alert", "AlertEvent", "AlertChannelRoute", "ChannelPace", "DeferredJob", "ApiKey",
+    "BudgetChannel", "BudgetCrossing", "BudgetOverride", "ItsmConnector",
     "OAuthState", "OutboxEvent", "OutboxMessage", "Organization", "PayrollBatch", "ReimbursementRequest", "Role", "Severity", "SlackUserLink",
     "SlackWorkspace", "Ticket", "UsageDayTotal", "UsagePeriodTotal", "UsageRecord", "UsageRollup", "User",
 ]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.org import User
+from app.models.org import Organization, User
 from app.models.types import Money, UTCDateTime, utcnow
 
 
@@ -23,13 +23,22 @@ class PayrollBatch(db.Model):
     request_count: Mapped[int] = mapped_column(default=0)
 
 
+REIMBURSEMENT = "reimbursement"
+BUDGET_INCREASE = "budget_increase"
+BUDGET_SCOPES = ("period", "monthly")  # raise this period's limit only, or the monthly limit from now on
+
+
 class ReimbursementRequest(db.Model):
-    """An employee's request; exactly one decision, exported to payroll at most once."""
+    """A request decided once by an approver: an employee's reimbursement (exported to payroll at most once) or a
+    manager's request for more budget (kind budget_increase: amount raises the limit of budget_scope on approval).
+    """
 
     __tablename__ = "reimbursement_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16), default=REIMBURSEMENT, server_default=REIMBURSEMENT)
+    budget_scope: Mapped[str | None] = mapped_column(sa.String(8))  # budget_increase only: period | monthly
     employee_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     approver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
@@ -47,6 +56,7 @@ class ReimbursementRequest(db.Model):
     notify_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    organization: Mapped[Organization] = relationship()
     employee: Mapped[User] = relationship(foreign_keys=[employee_id])
     approver: Mapped[User] = relationship(foreign_keys=[approver_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
@@ -54,5 +64,18 @@ class ReimbursementRequest(db.Model):
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("kind IN ('reimbursement', 'budget_increase')", name="kind"),
+        sa.CheckConstraint("(kind = 'reimbursement' AND budget_scope IS NULL) OR "
+                           "(kind = 'budget_increase' AND budget_scope IN ('period', 'monthly'))", name="budget_scope"),
         sa.Index("ix_reimbursements_org_status", "org_id", "status"),
     )
+
+
+class BudgetOverride(db.Model):
+    """Extra budget approved for one period only: the period's limit is the monthly limit plus extra_usd."""
+
+    __tablename__ = "budget_overrides"
+
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    extra_usd: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from app.extensions import db
-from app.models import Organization
+import sqlalchemy as sa
+
+from app.extensions import db, insert_ignoring_duplicates
+from app.models import BudgetOverride, Organization
 from app.services.budget_card import refresh_budget_card
 from app.services.forecast import Forecast, budget_forecast
 from app.services.periods import Period, current_period
@@ -24,6 +26,8 @@ class BudgetStatus:
     alert_threshold_pct: int
     alert_thresholds: tuple[int, ...] = ()
     forecast: Forecast | None = None
+    # Extra budget approved for this period only (already included in monthly_limit_usd).
+    period_extra_usd: Decimal = Decimal(0)
 
     @property
     def thresholds(self) -> tuple[int, ...]:
@@ -49,8 +53,33 @@ def budget_status(org: Organization, period: Period | None = None) -> BudgetStat
     """The organization's budget status for a period (current by default)."""
     period = period or current_period(org.timezone)
     spent = period_spend(org, period)
-    return BudgetStatus(period, org.monthly_budget_usd, spent, org.alert_threshold_pct, tuple(org.thresholds),
-                        budget_forecast(org, period, spent))
+    extra = period_extra(org.id, period.key)
+    limit = org.monthly_budget_usd + extra if org.monthly_budget_usd is not None else None
+    return BudgetStatus(period, limit, spent, org.alert_threshold_pct, tuple(org.thresholds),
+                        budget_forecast(org, period, spent, limit=limit), extra)
+
+
+def period_extra(org_id: int, period_key: str) -> Decimal:
+    """Extra budget approved for one period only (0 when none)."""
+    extra = db.session.scalar(sa.select(BudgetOverride.extra_usd).where(
+        BudgetOverride.org_id == org_id, BudgetOverride.period == period_key))
+    return extra or Decimal(0)
+
+
+def raise_budget(org: Organization, amount: Decimal, scope: str, period_key: str) -> None:
+    """Raise this period's limit ("period") or the monthly limit from now on ("monthly"), in the caller's
+    transaction; the additions are atomic, so two approvals at once both count."""
+    if scope == "monthly":
+        db.session.execute(sa.update(Organization).where(Organization.id == org.id)
+                           .values(monthly_budget_usd=sa.func.coalesce(Organization.monthly_budget_usd, 0) + amount)
+                           .execution_options(synchronize_session=False))
+        db.session.expire(org, ["monthly_budget_usd"])
+        return
+    db.session.execute(insert_ignoring_duplicates(BudgetOverride).values(
+        org_id=org.id, period=period_key, extra_usd=Decimal(0)))
+    db.session.execute(sa.update(BudgetOverride)
+                       .where(BudgetOverride.org_id == org.id, BudgetOverride.period == period_key)
+                       .values(extra_usd=BudgetOverride.extra_usd + amount))
 
 
 def parse_budget_limit(raw) -> Decimal | None:

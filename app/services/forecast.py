@@ -60,12 +60,13 @@ def project(spent: Decimal, limit: Decimal | None, daily: dict[dt.date, Decimal]
     return Forecast(pace.quantize(Decimal("0.01"), ROUND_HALF_UP), projected, percent, last_day, exceeds_on)
 
 
-def budget_forecast(org: Organization, period: Period, spent: Decimal, now: dt.datetime | None = None) -> Forecast | None:
-    """The organization's forecast for a period, from its daily totals."""
+def budget_forecast(org: Organization, period: Period, spent: Decimal, now: dt.datetime | None = None,
+                    limit: Decimal | None = None) -> Forecast | None:
+    """The organization's forecast for a period, from its daily totals (against limit, else the monthly limit)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     local = zone(org.timezone)
     rows = db.session.execute(sa.select(UsageDayTotal.day, UsageDayTotal.cost_usd).where(
         UsageDayTotal.org_id == org.id,
         UsageDayTotal.day >= period.starts_at.astimezone(local).date(),
         UsageDayTotal.day < period.ends_at.astimezone(local).date())).all()
-    return project(spent, org.monthly_budget_usd, dict(rows), period, org.timezone, now)
+    return project(spent, limit if limit is not None else org.monthly_budget_usd, dict(rows), period, org.timezone, now)

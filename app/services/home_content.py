@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Alert, Organization, ReimbursementRequest, User
+from app.models.reimbursements import BUDGET_INCREASE
 from app.services.alerts import has_active_itsm
 from app.services.budget import BudgetStatus, budget_status
 from app.services.usage import UsageSummary, usage_summary
@@ -41,6 +42,15 @@ def alerts_visible_to(user: User):
     return query.where(Alert.subject_user_id.in_(people))
 
 
+def waiting_for(user: User):
+    """The requests user decides: those assigned to them, and for admins every budget request but their own."""
+    mine = ReimbursementRequest.approver_id == user.id
+    if not user.is_admin:
+        return mine
+    return sa.or_(mine, sa.and_(ReimbursementRequest.org_id == user.org_id, ReimbursementRequest.kind == BUDGET_INCREASE,
+                                ReimbursementRequest.employee_id != user.id))
+
+
 def home_content(user: User) -> HomeContent:
     """Load what user's Home tab shows now."""
     org = user.organization
@@ -51,7 +61,7 @@ def home_content(user: User) -> HomeContent:
     count = db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery()))
     requests = db.session.scalars(
         sa.select(ReimbursementRequest)
-        .where(ReimbursementRequest.approver_id == user.id, ReimbursementRequest.status == "pending")
+        .where(waiting_for(user), ReimbursementRequest.status == "pending")
         .options(selectinload(ReimbursementRequest.employee))
         .order_by(ReimbursementRequest.created_at, ReimbursementRequest.id).limit(MAX_HOME_REQUESTS)).all()
     return HomeContent(user, org, usage_summary(org, user), budget_status(org), list(alerts), count,

@@ -13,8 +13,11 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Organization, PayrollBatch, ReimbursementRequest, User
+from app.models.reimbursements import BUDGET_INCREASE, REIMBURSEMENT
 from app.models.types import utcnow
 from app.services.accounts import find_user
+from app.services.budget import raise_budget
+from app.services.budget_card import refresh_budget_card
 from app.services.errors import FORBIDDEN, NOT_FOUND, DomainError
 from app.services.home import refresh_homes
 from app.services.outbox import add_message, refresh_messages
@@ -134,9 +137,13 @@ def request_to_decide(request_id: int, actor: User) -> ReimbursementRequest:
     request = db.session.get(ReimbursementRequest, request_id)
     if request is None or request.org_id != actor.org_id:
         raise ReimbursementError("This reimbursement request does not exist.", NOT_FOUND)
+    if actor.id == request.employee_id and request.kind == BUDGET_INCREASE:
+        raise ReimbursementError("You cannot decide your own budget request; another admin must decide it.", FORBIDDEN)
     if actor.id == request.employee_id:
         raise ReimbursementError("You cannot decide your own reimbursement request; "
                                  f"{request.approver.name} (the assigned approver) or another admin must decide it.", FORBIDDEN)
+    if request.kind == BUDGET_INCREASE and not actor.is_admin:
+        raise ReimbursementError("Only an admin can decide a budget request.", FORBIDDEN)
     if not may_decide(request, actor):
         raise ReimbursementError(f"Only {request.approver.name} (the assigned approver) or an admin can decide "
                                  "this request.", FORBIDDEN)
@@ -156,6 +163,11 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
         .values(**values)
     ).rowcount == 1
     if won:
+        if approve and request.kind == BUDGET_INCREASE:
+            # The raise is committed with the decision: exactly one approval raises the limit, once.
+            raise_budget(request.organization, request.amount, request.budget_scope, request.period)
+            # The living budget card shows the raised limit (and the request's period's card, if another).
+            refresh_budget_card(request.organization, periods={request.period})
         # Both follow-ups are committed with the decision itself: nothing can decide without telling.
         refresh_messages(REQUEST_DM, request_id)
         add_message(f"reimbursement:{request_id}:notice", request.org_id, EMPLOYEE_NOTICE, request_id,
@@ -175,6 +187,7 @@ def export_batch(org: Organization) -> PayrollBatch | None:
     claimed = db.session.execute(
         sa.update(ReimbursementRequest)
         .where(ReimbursementRequest.org_id == org.id, ReimbursementRequest.status == "approved",
+               ReimbursementRequest.kind == REIMBURSEMENT,  # budget requests are never paid out
                ReimbursementRequest.payroll_batch_id.is_(None))
         .values(payroll_batch_id=batch.id)
         .returning(ReimbursementRequest.id)

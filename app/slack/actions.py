@@ -16,9 +16,7 @@ REOPEN_ALERT = "toktra_alert_reopen"
 SNOOZE_ALERT = "toktra_alert_snooze"  # an overflow menu; each option's value is snooze_option_value(...)
 APPROVE_REIMBURSEMENT = "toktra_reimbursement_approve"
 REJECT_REIMBURSEMENT = "toktra_reimbursement_reject"
-# On the living budget card once spend passes the first threshold; its value is the organization id.
-# (Handled by the "request more budget" feature; not in BUTTONS until its listener is registered.)
-REQUEST_MORE_BUDGET = "request_more_budget"
+REQUEST_MORE_BUDGET = "request_more_budget"  # on budget cards and budget alerts; its value is the org id
 NUDGES_OFF = "nudges_off"  # "Stop these nudges" in a pace nudge DM
 
 USAGE_COMMAND = "/toktra-usage"
@@ -26,10 +24,11 @@ BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
 BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, RESOLVE_ALERT, REOPEN_ALERT, SNOOZE_ALERT,
-           APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, NUDGES_OFF)
+           APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, REQUEST_MORE_BUDGET, NUDGES_OFF)
 REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
 ACKNOWLEDGE_MODAL = "toktra_alert_acknowledge_modal"  # the callback_id of the Acknowledge-with-a-reason modal
-VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL)
+BUDGET_REQUEST_MODAL = "toktra_budget_request_modal"  # the callback_id of the Request-more-budget modal
+VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL)
 # The Events API events the app subscribes to (the manifest's bot_events).
 EVENTS = ("app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked")
 
@@ -113,6 +112,16 @@ def request_button_value(request_id: int) -> str:
 
 def parse_request_id(value) -> int | None:
     """The reimbursement request id a clicked value carries, or None when it is not one we made (never raises)."""
+    return bounded_int(value, 1, PG_INT_MAX)
+
+
+def budget_button_value(org_id: int) -> str:
+    """The value of a Request more budget button: the organization's id."""
+    return str(org_id)
+
+
+def parse_org_id(value) -> int | None:
+    """The organization id a Request more budget button carries, or None when it is not one we made (never raises)."""
     return bounded_int(value, 1, PG_INT_MAX)
 
 

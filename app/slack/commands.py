@@ -5,6 +5,7 @@ from app.models import Organization, User
 from app.services.accounts import find_user
 from app.services.alerts import has_active_itsm, recent_alerts
 from app.services.budget import budget_status
+from app.services.budget_requests import may_request_budget
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
 from app.slack.actions import ALERTS_COMMAND, BUDGET_COMMAND, USAGE_COMMAND
@@ -44,7 +45,9 @@ def answer_usage(org: Organization, caller: User, text: str) -> list[cards.Messa
 def answer_budget(org: Organization, caller: User, text: str, settings_url: str) -> list[cards.Message]:
     """The organization's budget card."""
     parse_budget_args(text)
-    return [cards.render_budget_card(budget_status(org), org.name, settings_url)]
+    status = budget_status(org)
+    may_ask = may_request_budget(caller) and bool(status.monthly_limit_usd)
+    return [cards.render_budget_card(status, org.name, settings_url, org.id if may_ask else None)]
 
 
 def answer_alerts(org: Organization, caller: User, text: str) -> list[cards.Message]:

@@ -29,6 +29,7 @@ from app.slack.actions import (
     RESOLVE_ALERT,
     SNOOZE_ALERT,
     alert_button_value,
+    budget_button_value,
     snooze_option_value,
 )
 from app.slack.blocks.format import (
@@ -149,8 +150,17 @@ def budget_lines(status: BudgetStatus) -> list[str]:
     ]
 
 
-def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -> Message:
-    """Budget Status: limit, spend, remaining, threshold and the coloured bar; or how to set a budget."""
+def request_budget_button(org_id: int) -> ButtonElement:
+    """Request more budget: opens the request modal (managers and admins; members are told why not)."""
+    return ButtonElement(text="Request more budget", action_id=REQUEST_MORE_BUDGET, value=budget_button_value(org_id))
+
+
+def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str,
+                       request_org_id: int | None = None) -> Message:
+    """Budget Status: limit, spend, remaining, threshold and the coloured bar; or how to set a budget.
+
+    request_org_id (given when the viewer may ask for more budget) adds the Request more budget button.
+    """
     title = "Budget Status"
     if not status.monthly_limit_usd:
         text = (f"No monthly budget is set for {org_name}, so there is nothing to measure spend "
@@ -161,7 +171,12 @@ def render_budget_card(status: BudgetStatus, org_name: str, settings_url: str) -
     footer = f"{org_name} · {status.period.label}"
     if status.forecast is not None:
         footer += f" · {status.forecast.in_words()} (median of the last 7 days' spend)"
-    return _message("\n".join([title, *lines]), [header(title), _code(lines), context(footer)])
+    if status.period_extra_usd:
+        footer += f" · the limit includes {whole_dollars(status.period_extra_usd)} approved for {status.period.label} only"
+    blocks = [header(title), _code(lines), context(footer)]
+    if request_org_id is not None:
+        blocks.append(ActionsBlock(block_id="budget-actions", elements=[request_budget_button(request_org_id)]))
+    return _message("\n".join([title, *lines]), blocks)
 
 
 def render_living_budget_card(status: BudgetStatus, org_name: str, settings_url: str, org_id: int,
@@ -171,8 +186,7 @@ def render_living_budget_card(status: BudgetStatus, org_name: str, settings_url:
     text, blocks = render_budget_card(status, org_name, settings_url)
     blocks.append(context(f"Kept up to date by Toktra · last updated {slack_time(updated_at, tz)}").to_dict())
     if status.percent_used is not None and status.percent_used >= status.thresholds[0]:
-        button = ButtonElement(text="Request more budget…", action_id=REQUEST_MORE_BUDGET, value=str(org_id))
-        blocks.append(ActionsBlock(block_id="budget-actions", elements=[button]).to_dict())
+        blocks.append(ActionsBlock(block_id="budget-actions", elements=[request_budget_button(org_id)]).to_dict())
     return text, blocks
 
 
@@ -240,9 +254,16 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
         buttons.append(OverflowMenuElement(action_id=SNOOZE_ALERT, options=[
             Option(text=f"Snooze {label}", value=snooze_option_value(alert.id, choice, query, page))
             for choice, label in SNOOZE_CHOICES.items()]))
+    if is_budget_alert(alert):
+        buttons.append(request_budget_button(alert.org_id))
     if buttons:
         blocks.append(ActionsBlock(block_id=f"alert-actions-{alert.id}", elements=buttons))
     return blocks
+
+
+def is_budget_alert(alert: Alert) -> bool:
+    """An alert fired by the budget policy (a threshold crossed, or the forecast passing the limit)."""
+    return alert.policy == "Budget" and (alert.dedup_key or "").startswith("budget:")
 
 
 def alert_fallback_text(alert: Alert) -> str:

@@ -41,7 +41,8 @@ def render_home(content: HomeContent) -> dict:
         blocks += alert_blocks(alert, tz, content.can_ticket)
 
     if content.requests:
-        blocks += [DividerBlock(), section(f"*Reimbursement requests waiting for you* ({len(content.requests)})")]
+        kinds = "Requests" if any(r.kind == "budget_increase" for r in content.requests) else "Reimbursement requests"
+        blocks += [DividerBlock(), section(f"*{kinds} waiting for you* ({len(content.requests)})")]
         for request in content.requests:
             blocks += _request_blocks(request)
 
@@ -62,8 +63,9 @@ def _alerts_heading(content: HomeContent) -> str:
 
 def _request_blocks(request) -> list:
     value = request_button_value(request.id)
+    what = "more budget" if request.kind == "budget_increase" else f"for {request.period}"
     text = (f"*{clip(request.employee.name, 200)}* asks for *{request.amount:,.2f} {request.currency}* "
-            f"for {request.period}\n{clip(request.description, 500)}")
+            f"{what}\n{clip(request.description, 500)}")
     return [section(text, block_id=f"home-request-{request.id}"),
             ActionsBlock(block_id=f"home-request-actions-{request.id}", elements=[
                 ButtonElement(text="Approve", action_id=APPROVE_REIMBURSEMENT, value=value, style="primary"),

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import json
 
-from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, StaticSelectElement
+from slack_sdk.models.blocks import (
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    StaticSelectElement,
+)
 from slack_sdk.models.views import View
 
 from app.models import Alert, ReimbursementRequest
 from app.services.alerts import ACK_REASONS, MAX_ACK_NOTE
-from app.slack.actions import ACKNOWLEDGE_MODAL, REASON_LIMIT, REJECT_MODAL
+from app.services.budget import BudgetStatus
+from app.slack.actions import ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL, REASON_LIMIT, REJECT_MODAL
 from app.slack.blocks.cards import SEVERITY_EMOJI, context, section
 from app.slack.blocks.format import clip
 
@@ -24,14 +31,16 @@ def reject_modal_metadata(request_id: int, response_url: str) -> str:
 
 def render_reject_modal(request: ReimbursementRequest, response_url: str) -> dict:
     """Reject with a reason (required, shown to the employee)."""
+    budget = request.kind == "budget_increase"
+    who = "requester" if budget else "employee"
     facts = (f"*{clip(request.employee.name, 200)}* asks for *{request.amount:,.2f} {request.currency}* "
-             f"for {request.period}\n{clip(request.description, 1000)}")
+             f"{'more budget' if budget else 'for ' + request.period}\n{clip(request.description, 1000)}")
     return View(
         type="modal", callback_id=REJECT_MODAL, title="Reject request", submit="Reject", close="Cancel",
         private_metadata=reject_modal_metadata(request.id, response_url),
         blocks=[
             section(facts),
-            InputBlock(block_id=REJECT_REASON_BLOCK, label="Reason (sent to the employee)",
+            InputBlock(block_id=REJECT_REASON_BLOCK, label=f"Reason (sent to the {who})",
                        element=PlainTextInputElement(action_id=REJECT_REASON_ACTION, multiline=True, min_length=1,
                                                      max_length=REASON_LIMIT)),
             context(f"{request.employee.name} is told it was rejected, with this reason."),
@@ -62,5 +71,48 @@ def render_acknowledge_modal(alert: Alert, metadata: str) -> dict:
                        element=PlainTextInputElement(action_id=ACK_NOTE_ACTION, multiline=True,
                                                      max_length=MAX_ACK_NOTE)),
             context("The reason is shown on every copy of the alert's card and in the dashboard."),
+        ],
+    ).to_dict()
+
+
+BUDGET_AMOUNT_BLOCK = "budget-amount"
+BUDGET_AMOUNT_ACTION = "amount"
+BUDGET_REASON_BLOCK = "budget-reason"
+BUDGET_REASON_ACTION = "reason"
+BUDGET_SCOPE_BLOCK = "budget-scope"
+BUDGET_SCOPE_ACTION = "scope"
+BUDGET_SCOPE_OPTIONS = {"period": "This period only", "monthly": "The monthly limit from now on"}
+BAD_BUDGET_AMOUNT = ("Enter an amount in US dollars: more than 0, at most 1,000,000, with at most 2 decimals, "
+                     "such as 500 or 1250.50.")
+NO_BUDGET_REASON = "Say why more budget is needed: the approvers see it with the request."
+NO_BUDGET_SCOPE = "Choose whether to raise this period's limit only or the monthly limit from now on."
+
+
+def budget_request_metadata(org_id: int, response_url: str) -> str:
+    """What the Request more budget modal carries to its submission: the organization and where answers go."""
+    return json.dumps({"org": org_id, "response_url": response_url})
+
+
+def render_budget_request_modal(status: BudgetStatus, org_name: str, org_id: int, response_url: str) -> dict:
+    """Request more budget: an amount in USD, a reason (required) and whether it is for this period or for good."""
+    facts = (f"*{clip(org_name, 200)}* has spent *${status.spent_usd:,.2f}* of its *${status.monthly_limit_usd:,.2f}* "
+             f"limit ({status.percent_used}%) in {status.period.label}.")
+    options = [Option(value=key, label=label) for key, label in BUDGET_SCOPE_OPTIONS.items()]
+    return View(
+        type="modal", callback_id=BUDGET_REQUEST_MODAL, title="Request more budget", submit="Send request",
+        close="Cancel", private_metadata=budget_request_metadata(org_id, response_url),
+        blocks=[
+            section(facts),
+            InputBlock(block_id=BUDGET_AMOUNT_BLOCK, label="Extra budget (USD)",
+                       hint="A positive amount with at most 2 decimals, such as 500 or 1250.50",
+                       element=PlainTextInputElement(action_id=BUDGET_AMOUNT_ACTION, placeholder="500.00",
+                                                     max_length=20)),
+            InputBlock(block_id=BUDGET_SCOPE_BLOCK, label="Raise",
+                       element=RadioButtonsElement(action_id=BUDGET_SCOPE_ACTION, options=options,
+                                                   initial_option=options[0])),
+            InputBlock(block_id=BUDGET_REASON_BLOCK, label="Reason (sent to the approvers)",
+                       element=PlainTextInputElement(action_id=BUDGET_REASON_ACTION, multiline=True, min_length=1,
+                                                     max_length=REASON_LIMIT)),
+            context(f"{clip(org_name, 200)}'s admins get the request in Slack; you are told their decision."),
         ],
     ).to_dict()

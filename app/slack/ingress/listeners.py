@@ -11,17 +11,21 @@ from app.extensions import db
 from app.models import SlackWorkspace
 from app.services.home import publish_home
 from app.services.alerts import ACK_REASONS
+from app.services.budget_requests import parse_scope
+from app.services.reimbursements import ReimbursementError, parse_amount
 from app.slack.actions import (
     ACKNOWLEDGE_ALERT,
     ACKNOWLEDGE_MODAL,
     ACKNOWLEDGE_WITH_REASON,
     APPROVE_REIMBURSEMENT,
+    BUDGET_REQUEST_MODAL,
     COMMANDS,
     CREATE_TICKET,
     NUDGES_OFF,
     REJECT_MODAL,
     REJECT_REIMBURSEMENT,
     REOPEN_ALERT,
+    REQUEST_MORE_BUDGET,
     RESOLVE_ALERT,
     SNOOZE_ALERT,
     typed_reason,
@@ -31,7 +35,16 @@ from app.slack.blocks.modals import (
     ACK_NOTE_BLOCK,
     ACK_REASON_ACTION,
     ACK_REASON_BLOCK,
+    BUDGET_AMOUNT_ACTION,
+    BUDGET_AMOUNT_BLOCK,
+    BUDGET_REASON_ACTION,
+    BUDGET_REASON_BLOCK,
+    BUDGET_SCOPE_ACTION,
+    BUDGET_SCOPE_BLOCK,
+    BAD_BUDGET_AMOUNT,
     NO_ACK_REASON,
+    NO_BUDGET_REASON,
+    NO_BUDGET_SCOPE,
     NO_REASON,
     REJECT_REASON_ACTION,
     REJECT_REASON_BLOCK,
@@ -42,7 +55,8 @@ from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue, enqueue_durably
-from jobs.modals import open_acknowledge_modal, open_reject_modal
+from jobs.budget_requests import submit_budget_request_from_slack
+from jobs.modals import open_acknowledge_modal, open_budget_request_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack, reopen_from_slack, resolve_from_slack, snooze_from_slack
 from jobs.commands import run_command
 from jobs.pace_nudges import nudges_off_from_slack
@@ -254,6 +268,41 @@ def on_reject_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) 
     ack()
 
 
+def on_request_more_budget(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Request more budget clicked (budget card, budget alert, living budget card): a job opens its modal."""
+    _open_modal(open_budget_request_modal, ack, body, context)
+
+
+def on_budget_request_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Request more budget modal was submitted: a bad amount, no reason or no scope is refused in the modal;
+    the request itself is stored by a job (who asks is verified there)."""
+    metadata = _metadata(view)
+    values = (view.get("state") or {}).get("values") or {}
+    amount = ((values.get(BUDGET_AMOUNT_BLOCK) or {}).get(BUDGET_AMOUNT_ACTION) or {}).get("value")
+    reason = typed_reason(((values.get(BUDGET_REASON_BLOCK) or {}).get(BUDGET_REASON_ACTION) or {}).get("value"))
+    chosen = ((values.get(BUDGET_SCOPE_BLOCK) or {}).get(BUDGET_SCOPE_ACTION) or {}).get("selected_option") or {}
+    errors = {}
+    try:
+        typed = amount if isinstance(amount, str) else ""
+        amount = str(parse_amount(typed.strip().lstrip("$").replace(",", "")))  # "$1,500" reads as 1500
+    except ReimbursementError:
+        errors[BUDGET_AMOUNT_BLOCK] = BAD_BUDGET_AMOUNT
+    try:
+        scope = parse_scope(chosen.get("value") if isinstance(chosen, dict) else None)
+    except ReimbursementError:
+        errors[BUDGET_SCOPE_BLOCK] = NO_BUDGET_SCOPE
+    if not reason.strip():
+        errors[BUDGET_REASON_BLOCK] = NO_BUDGET_REASON
+    if errors:
+        forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
+        ack(response_action="errors", errors=errors)
+        return
+    enqueue_durably(submit_budget_request_from_slack, workspace_id=context[WORKSPACE_ID],
+                    value=str(metadata.get("org", "")), slack_user_id=body["user"]["id"],
+                    response_url=_text(metadata, "response_url"), amount=amount, reason=reason.strip(), scope=scope)
+    ack()
+
+
 def register_listeners(bolt: App) -> None:
     """Attach every listener to the Bolt app."""
     for name in COMMANDS:
@@ -269,6 +318,8 @@ def register_listeners(bolt: App) -> None:
     bolt.action(ACKNOWLEDGE_WITH_REASON)(on_acknowledge_with_reason)
     bolt.view_submission(ACKNOWLEDGE_MODAL)(on_acknowledge_submitted)
     bolt.action(NUDGES_OFF)(on_nudges_off)
+    bolt.action(REQUEST_MORE_BUDGET)(on_request_more_budget)
+    bolt.view_submission(BUDGET_REQUEST_MODAL)(on_budget_request_submitted)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)

@@ -1,0 +1,50 @@
+"""Budget request jobs: the Request more budget modal was submitted (the approvers' DMs are outbox messages)."""
+from __future__ import annotations
+
+import logging
+
+from app.extensions import db
+from app.models import SlackWorkspace, User
+from app.services.budget_requests import SCOPE_WORDS, submit_budget_request
+from app.services.reimbursements import ReimbursementError
+from app.slack.actions import INVALID_BUTTON, parse_org_id
+from app.slack.blocks import cards
+from app.slack.client.respond import post_response_if_alive
+from app.slack.client.users import acting_user
+from jobs.slack_retry import reschedule_on_rate_limit
+
+log = logging.getLogger(__name__)
+
+
+def clicked_budget(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> User | str:
+    """The verified Toktra user behind a Request more budget click, if the button is for their organization;
+    else why not (already told)."""
+    workspace = db.session.get(SlackWorkspace, workspace_id)
+    if workspace is None or not workspace.active:
+        return "workspace gone"
+    actor = acting_user(workspace, slack_user_id, response_url)
+    if actor is None:
+        return "no account"
+    if parse_org_id(value) != actor.org_id or workspace.org_id != actor.org_id:
+        post_response_if_alive(response_url, *cards.notice(INVALID_BUTTON))
+        return "invalid button"
+    return actor
+
+
+@reschedule_on_rate_limit
+def submit_budget_request_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                                     amount: str, reason: str, scope: str) -> str:
+    """Store the request of the verified Slack user (never of what the modal says) and tell them who decides."""
+    clicked = clicked_budget(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    try:
+        request = submit_budget_request(clicked.organization, clicked, amount, reason, scope)
+    except ReimbursementError as exc:
+        log.warning("refused budget request by %s: %s", clicked.email, exc)
+        post_response_if_alive(response_url, *cards.notice(f":no_entry: {exc}"))
+        return "refused"
+    post_response_if_alive(response_url, *cards.notice(
+        f":inbox_tray: Your request for ${request.amount:,.2f} more budget ({SCOPE_WORDS[request.budget_scope]}) "
+        f"was sent to {clicked.organization.name}'s admins for approval. You'll get a DM with their decision."))
+    return "submitted"
