@@ -112,14 +112,14 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
     if event_id is None:
         errors.append("id must be a non-empty string of at most 200 characters")
 
-    email = raw.get("user_email")
+    email = _short_text(raw.get("user_email"), 320)
     user_id = None
-    if not isinstance(email, str) or "@" not in email:
+    if email is None or "@" not in email:
         errors.append("user_email must be an email address")
     else:
-        user_id = users.get(email.strip().lower())
+        user_id = users.get(email.lower())
         if user_id is None:
-            errors.append(f"no user with email {email.strip()[:320]} in this organization")
+            errors.append(f"no user with email {email} in this organization")
 
     provider = raw.get("provider")
     slug = normalize_provider(provider) if isinstance(provider, str) else None
