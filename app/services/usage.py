@@ -188,16 +188,23 @@ def _store_new(rows: list[dict]) -> list[str]:
     columns = ", ".join(COPIED)
     received_at = utcnow()
     connection = db.session.connection()
-    # The columns' own conversions (Money is stored in micro-dollars), as an INSERT would apply them.
-    convert = [UsageRecord.__table__.c[name].type.bind_processor(connection.dialect) or (lambda v: v)
-               for name in COPIED]
+    # The columns' own conversions (Money is stored in micro-dollars), as an INSERT would apply them; only
+    # the columns that have one (the constant received_at is converted once).
+    convert = [(index, to_db) for index, name in enumerate(COPIED[:-1])
+               if (to_db := UsageRecord.__table__.c[name].type.bind_processor(connection.dialect))]
+    received = UsageRecord.__table__.c["received_at"].type.bind_processor(connection.dialect)
+    received_at = received(received_at) if received else received_at
+    names = COPIED[:-1]
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch AS "
                        f"SELECT {columns} FROM usage_records WITH NO DATA")
         with cursor.copy(f"COPY usage_ingest_batch ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([to_db(value) for to_db, value in
-                                zip(convert, [*(row[name] for name in COPIED[:-1]), received_at])])
+                values = [row[name] for name in names]
+                for index, to_db in convert:
+                    values[index] = to_db(values[index])
+                values.append(received_at)
+                copy.write_row(values)
         cursor.execute(f"INSERT INTO usage_records ({columns}) SELECT {columns} FROM usage_ingest_batch "
                        "ON CONFLICT (org_id, event_id) DO NOTHING RETURNING event_id")
         inserted = [event_id for (event_id,) in cursor.fetchall()]
