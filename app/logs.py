@@ -163,14 +163,16 @@ def configure_logging(config) -> None:
 request_log = logging.getLogger("toktra.request")
 
 
-def _start_request() -> None:
+def start_request() -> None:
+    """Before a request: a fresh log context and the request's id."""
     clear()
     g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", incoming) else uuid.uuid4().hex
 
 
-def _log_request(response):
+def log_request(response):
+    """After a request: its access log line, and its id in X-Request-Id."""
     # The access log: one line per request, with its ids (gunicorn's own access log has none).
     if "request_id" in g:
         response.headers["X-Request-Id"] = g.request_id
@@ -184,5 +186,5 @@ def init_app(app: Flask) -> None:
     """Give each request an id (X-Request-Id, kept when the caller sent a sane one), log one line per
     request, and learn the secrets to scrub."""
     remember_secrets(app.config)
-    app.before_request(_start_request)
-    app.after_request(_log_request)
+    app.before_request(start_request)
+    app.after_request(log_request)
