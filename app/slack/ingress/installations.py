@@ -1,10 +1,13 @@
 """Installed workspaces as the acknowledgement needs them: cached in each process, checked against Redis.
 
 Every change to a SlackWorkspace row (install, reinstall, uninstall, revocation, token rotation) bumps
-a version key in Redis once its transaction commits. Each request reads that key in the same round
-trip as its dedupe mark (app.slack.ingress.dedupe.check_in) and drops this process's cache when the
-version moved, so an uninstall in one process is seen by the very next request of every other process.
-The TTL only bounds how long a row can be served when a version bump was lost (Redis down during it).
+a version key in Redis once its transaction commits. Each request checks that key in the round trip
+that carries its dedupe mark (app.slack.ingress.dedupe): a request served from the cache queues its job
+only if the key still holds the version the cache was filled at, and otherwise is handled again with
+the cache dropped, so an uninstall in one process is seen by the very next request of every other
+process. Answers given in the acknowledgement itself (help, argument errors) trust the cache; they call
+no one and queue nothing. The TTL only bounds how long a row can be served when a version bump was lost
+(Redis down during it).
 """
 from __future__ import annotations
 
