@@ -51,6 +51,9 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     if not app.testing:  # tests keep pytest's log capture; every process of the service logs JSON
         logs.configure_logging(app.config)
     init_error_reporting(app.config)
+    from app.slack.ingress import fast_path
+
+    fast_path.install(app)  # POST /slack/events skips the hooks that do nothing for it
     if app.config.get("TRUSTED_PROXY_HOPS"):
         # Behind a router every request comes from it; the rate limits need the client's own address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])

@@ -18,19 +18,21 @@ REDACTED = "[redacted]"
 # Config values that are secrets: each is scrubbed wherever it appears (and each Fernet key of a list).
 SECRET_SETTINGS = ("SECRET_KEY", "TOKTRA_ENCRYPTION_KEY", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_SECRET",
                    "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "METRICS_TOKEN", "SENTRY_DSN")
-# Secrets by shape, whoever logs them (a library's debug line, an exception's repr).
+# Secrets by shape, whoever logs them (a library's debug line, an exception's repr); each with the
+# lower-case words one of its matches must contain, so that a line with none of them skips the pattern.
 SECRET_PATTERNS = [
-    (re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+"), REDACTED),  # Slack tokens
-    (re.compile(r"\btok_[0-9a-f]{8}_[A-Za-z0-9_-]+"), REDACTED),  # Toktra API keys
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I), r"\1 " + REDACTED),
-    (re.compile(r"(://)[^/\s:@'\"]+:[^/\s@'\"]+@"), r"\1" + REDACTED + "@"),  # user:password@ in URLs
+    (re.compile(r"\b(xox[a-z]|xapp)-[A-Za-z0-9-]+"), REDACTED, ("xox", "xapp")),  # Slack tokens
+    (re.compile(r"\btok_[0-9a-f]{8}_[A-Za-z0-9_-]+"), REDACTED, ("tok_",)),  # Toktra API keys
+    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I), r"\1 " + REDACTED, ("bearer", "basic")),
+    (re.compile(r"(://)[^/\s:@'\"]+:[^/\s@'\"]+@"), r"\1" + REDACTED + "@", ("://",)),  # user:password@ in URLs
     # "password": "...", 'client_secret': '...', api_token=... in JSON, dict reprs and forms
     (re.compile(r"""((?:password|passwd|api_token|client_secret|secret|token|refresh_token|access_token|"""
-                r"""signing_secret|authorization)\\?["']?\s*[:=]\s*\\?["']?)[^"'\\&\s,}]+""", re.I), r"\1" + REDACTED),
+                r"""signing_secret|authorization)\\?["']?\s*[:=]\s*\\?["']?)[^"'\\&\s,}]+""", re.I), r"\1" + REDACTED,
+     ("passw", "secret", "token", "authorization")),
 ]
 
 _context: contextvars.ContextVar[dict] = contextvars.ContextVar("toktra_log_context", default={})
-_secrets: set[str] = set()
+_secrets: list[str] = []  # longest first, so that a secret containing another is replaced whole
 
 
 def bind(**ids) -> None:
@@ -49,20 +51,28 @@ def remember_secrets(config) -> None:
         for value in str(config.get(name) or "").split(","):
             value = value.strip()
             if len(value) >= 8:
-                _secrets.add(value)
+                _remember(value)
     database_url = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     match = re.search(r"://[^/:@]+:([^/@]+)@", database_url)
     if match and len(match.group(1)) >= 4:
-        _secrets.add(match.group(1))
+        _remember(match.group(1))
+
+
+def _remember(secret: str) -> None:
+    if secret not in _secrets:
+        _secrets.append(secret)
+        _secrets.sort(key=len, reverse=True)
 
 
 def scrub(text: str) -> str:
     """text with every known secret and every secret-shaped string replaced by [redacted]."""
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    for pattern, replacement in SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    lowered = text.lower()
+    for pattern, replacement, words in SECRET_PATTERNS:
+        if any(word in lowered for word in words):
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -153,14 +163,16 @@ def configure_logging(config) -> None:
 request_log = logging.getLogger("toktra.request")
 
 
-def _start_request() -> None:
+def start_request() -> None:
+    """Before a request: a fresh log context and the request's id."""
     clear()
     g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", incoming) else uuid.uuid4().hex
 
 
-def _log_request(response):
+def log_request(response):
+    """After a request: its access log line, and its id in X-Request-Id."""
     # The access log: one line per request, with its ids (gunicorn's own access log has none).
     if "request_id" in g:
         response.headers["X-Request-Id"] = g.request_id
@@ -174,5 +186,5 @@ def init_app(app: Flask) -> None:
     """Give each request an id (X-Request-Id, kept when the caller sent a sane one), log one line per
     request, and learn the secrets to scrub."""
     remember_secrets(app.config)
-    app.before_request(_start_request)
-    app.after_request(_log_request)
+    app.before_request(start_request)
+    app.after_request(log_request)

@@ -54,12 +54,14 @@ def slack_request_kind(body: bytes, content_type: str) -> str:
     return "other"
 
 
-def _start_timer() -> None:
+def start_timer() -> None:
+    """Before a request: note when a /slack/events request started."""
     if request.path == "/slack/events":
         g.toktra_ack_started = time.perf_counter()
 
 
-def _count_slack_request(response: Response) -> Response:
+def count_slack_request(response: Response) -> Response:
+    """After a request: count a /slack/events request and how long its acknowledgement took."""
     started = g.pop("toktra_ack_started", None)
     if started is not None:
         kind = slack_request_kind(request.get_data(cache=True), request.content_type or "")
@@ -70,8 +72,8 @@ def _count_slack_request(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Count /slack/events requests at the Flask boundary and serve GET /metrics."""
-    app.before_request(_start_timer)
-    app.after_request(_count_slack_request)
+    app.before_request(start_timer)
+    app.after_request(count_slack_request)
     app.register_blueprint(bp)
 
 

@@ -21,10 +21,12 @@ class QueueUnavailable(RuntimeError):
 
 
 def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = DEFAULT_RETRY,
-            at: dt.datetime | None = None, **kwargs) -> Job:
+            at: dt.datetime | None = None, check_in=None, **kwargs) -> Job:
     """Queue func(**kwargs) (primitives only), now or at `at`; raise QueueUnavailable if Redis is down.
 
     RQ's own options (job_timeout, result_ttl, job_id...) pass through as keyword arguments too.
+    check_in (a Slack request's, app.slack.ingress.dedupe.CheckIn) sends RQ's writes together with the
+    request's dedupe mark and installation check, in the same round trip.
     """
     if redis_known_down():  # this request already waited on Redis once; Slack's 3 seconds are precious
         raise QueueUnavailable("the job queue is unreachable (no answer earlier in this request)")
@@ -35,20 +37,23 @@ def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = 
         target = get_queue(queue)
         with target.connection.pipeline() as pipe:  # RQ's writes for one job, in one round trip
             job = target.enqueue(func, kwargs=kwargs, retry=retry, pipeline=pipe, **options)
-            pipe.execute()
+            if check_in is None:
+                pipe.execute()
+            else:
+                check_in.queue_with(pipe)
         return job
     except RedisError as exc:
         note_redis_down()
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
 
 
-def enqueue_durably(func: Callable, /, **kwargs) -> bool:
+def enqueue_durably(func: Callable, /, *, check_in=None, **kwargs) -> bool:
     """Queue func(**kwargs); when Redis is down, keep the job in PostgreSQL for the dispatcher to queue later.
 
     Returns False when it had to be deferred. Raises only if PostgreSQL is unreachable too.
     """
     try:
-        enqueue(func, **kwargs)
+        enqueue(func, check_in=check_in, **kwargs)
         return True
     except QueueUnavailable:
         from app.extensions import db

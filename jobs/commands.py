@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import SlackWorkspace
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 @reschedule_on_rate_limit
 def run_command(workspace_id: int, command: str, text: str, slack_user_id: str, response_url: str) -> int:
     """Answer a slash command with ephemeral cards; returns how many messages were posted."""
-    workspace = db.session.get(SlackWorkspace, workspace_id)
+    # The organization comes in the same query: every answer needs it.
+    workspace = db.session.get(SlackWorkspace, workspace_id, options=[joinedload(SlackWorkspace.organization)])
     if workspace is None or not workspace.active:
         log.info("%s skipped: workspace %s is gone or inactive", command, workspace_id)
         return 0

@@ -5,18 +5,25 @@ from app.extensions import redis_connection
 
 
 class Steps:
-    """A small Redis set of finished steps for one unit of work (kept a day)."""
+    """A small Redis set of finished steps for one unit of work (kept a day).
+
+    The set is read once, at the first done(); each mark() is one round trip.
+    """
 
     def __init__(self, name: str, ttl_seconds: int = 86400):
         self.key = f"toktra:steps:{name}"
         self.ttl = ttl_seconds
+        self._done: set[bytes] | None = None
 
     def done(self, step: str) -> bool:
-        """True if step already happened."""
-        return bool(redis_connection(fast=False).sismember(self.key, step))
+        """True if step already happened (by the time this run first asked)."""
+        if self._done is None:
+            self._done = redis_connection(fast=False).smembers(self.key)
+        return step.encode() in self._done
 
     def mark(self, step: str) -> None:
         """Record that step happened."""
-        conn = redis_connection(fast=False)
-        conn.sadd(self.key, step)
-        conn.expire(self.key, self.ttl)
+        pipe = redis_connection(fast=False).pipeline(transaction=False)
+        pipe.sadd(self.key, step)
+        pipe.expire(self.key, self.ttl)
+        pipe.execute()

@@ -84,6 +84,58 @@ def test_an_uninstall_through_another_app_instance_is_seen_by_the_next_request(
     assert len(queue) == 2
 
 
+def redis_commands_during(redis_conn, call) -> list[str]:
+    """The commands clients sent to the test Redis database while call() ran (not those a script ran)."""
+    import threading
+    import time
+
+    db_number = redis_conn.connection_pool.connection_kwargs.get("db", 0)
+    seen: list[str] = []
+    ready, done = threading.Event(), "toktra-test-monitor-done"
+
+    def watch():
+        with redis_conn.monitor() as monitor:
+            ready.set()
+            for command in monitor.listen():
+                if command["command"].endswith(done):
+                    return
+                # SELECT: a connection opening (the marker's own, once the app's is warm).
+                if command.get("db") == db_number and command.get("client_type") != "lua" and \
+                        not command["command"].startswith("SELECT"):
+                    seen.append(command["command"].split(" ", 1)[0].upper())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    ready.wait(5)
+    time.sleep(0.2)  # MONITOR is registered once the server has answered it
+    try:
+        call()
+    finally:
+        redis_conn.get(done)
+        watcher.join(5)
+    return seen
+
+
+def test_a_warm_acknowledgement_is_one_redis_round_trip(signed, workspace, queue, redis_conn):
+    assert budget(signed) == (200, "")  # fills this process's installation cache
+    sent = redis_commands_during(redis_conn, lambda: signed.command("/toktra-budget", ""))
+    assert sent == ["EVALSHA"]  # dedupe mark, installations version and RQ's writes, in one script
+    assert len(queue) == 2
+
+    signed.action("toktra_alert_acknowledge", '{"alert": 1}', user_id="U0001", response_url="http://toktra.test/r")
+    assert redis_commands_during(redis_conn, lambda: signed.action(
+        "toktra_alert_acknowledge", '{"alert": 1}', user_id="U0001", response_url="http://toktra.test/r")) == ["EVALSHA"]
+
+
+def test_a_repeated_delivery_served_from_the_cache_queues_nothing(signed, workspace, queue):
+    assert budget(signed) == (200, "")
+    event = {"type": "app_mention", "user": "U0001", "text": "<@UT0001BOT> hi", "channel": "C0001", "ts": "3.0"}
+    first = signed.event(event, event_id="EvREPEAT1")
+    again = signed.event(event, event_id="EvREPEAT1", extra_headers={"X-Slack-Retry-Num": "1"})
+    assert (first.status_code, again.status_code, again.get_data()) == (200, 200, b"")
+    assert len(queue) == 2  # the command and one mention reply
+
+
 def other_process(code: str, slack_url: str, database_url: str, encryption_key: str, **env) -> str:
     """Run code in a fresh Python process with its own Toktra app (`app`, in an app context); its stdout."""
     environment = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}

@@ -114,14 +114,14 @@ def _parse_event(raw, org_tz: str, users: dict[str, int]) -> tuple[dict | None, 
     if event_id is None:
         errors.append("id must be a non-empty string of at most 200 characters")
 
-    email = raw.get("user_email")
+    email = _short_text(raw.get("user_email"), 320)
     user_id = None
-    if not isinstance(email, str) or "@" not in email:
+    if email is None or "@" not in email:
         errors.append("user_email must be an email address")
     else:
-        user_id = users.get(email.strip().lower())
+        user_id = users.get(email.lower())
         if user_id is None:
-            errors.append(f"no user with email {email.strip()[:320]} in this organization")
+            errors.append(f"no user with email {email} in this organization")
 
     provider = raw.get("provider")
     slug = normalize_provider(provider) if isinstance(provider, str) else None
@@ -177,34 +177,84 @@ COPIED = ("org_id", "event_id", "user_id", "provider", "model", "input_tokens", 
           "occurred_at", "period", "received_at")
 
 
-def _store_new(rows: list[dict]) -> list[str]:
-    """Insert the rows whose event id is new for their org; the event ids inserted (one transaction, not committed).
+# The new rows of a batch, added to the per-person rollup and to the period and day totals in the same
+# statement (PostgreSQL); each upsert takes its keys in order, so concurrent batches cannot deadlock.
+_ADD_UP = """
+WITH inserted AS (
+  INSERT INTO usage_records ({columns}) SELECT {columns} FROM usage_ingest_batch
+  ON CONFLICT (org_id, event_id) DO NOTHING
+  RETURNING period, user_id, provider, occurred_at, input_tokens, output_tokens, cost_usd
+), per_person AS (
+  INSERT INTO usage_rollups AS t (org_id, period, user_id, provider, {summed})
+  SELECT %(org_id)s, period, user_id, provider, {sums} FROM inserted
+  GROUP BY period, user_id, provider ORDER BY period, user_id, provider
+  ON CONFLICT (org_id, period, user_id, provider) DO UPDATE SET {added}
+), per_period AS (
+  INSERT INTO usage_period_totals AS t (org_id, period, {summed})
+  SELECT %(org_id)s, period, {sums} FROM inserted GROUP BY period ORDER BY period
+  ON CONFLICT (org_id, period) DO UPDATE SET {added}
+), per_day AS (
+  INSERT INTO usage_day_totals AS t (org_id, day, {summed})
+  SELECT %(org_id)s, (occurred_at AT TIME ZONE %(timezone)s)::date, {sums} FROM inserted GROUP BY 2 ORDER BY 2
+  ON CONFLICT (org_id, day) DO UPDATE SET {added}
+)
+SELECT count(*), array_agg(DISTINCT period),
+       array_agg(DISTINCT user_id) FILTER (WHERE period = %(current)s AND user_id IS NOT NULL)
+FROM inserted
+"""
+
+
+@dataclass
+class Stored:
+    """What a batch added: how many events were new, their periods, and who spent in the current period."""
+
+    count: int
+    periods: set[str]
+    current_spenders: set[int]
+
+
+def _store_new(org: Organization, rows: list[dict], current: str) -> Stored:
+    """Insert the rows whose event id is new for their org and add them up (not committed).
 
     On PostgreSQL the rows are COPYed into a per-connection temporary table and moved with one
-    INSERT ... SELECT ... ON CONFLICT DO NOTHING: a multi-row INSERT of thousands of rows costs more to
-    build and parse than to run.
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING whose new rows the same statement adds to the totals:
+    a multi-row INSERT of thousands of rows costs more to build and parse than to run, and PostgreSQL
+    sums them faster than Python.
     """
     if db.session.get_bind().dialect.name != "postgresql":
-        return db.session.scalars(_insert(UsageRecord).on_conflict_do_nothing(index_elements=["org_id", "event_id"])
-                                  .returning(UsageRecord.event_id), rows).all()
+        inserted = db.session.scalars(_insert(UsageRecord).on_conflict_do_nothing(index_elements=["org_id", "event_id"])
+                                      .returning(UsageRecord.event_id), rows).all()
+        by_id = {row["event_id"]: row for row in rows}
+        stored = [by_id[event_id] for event_id in inserted]
+        _add_to_rollup(org.id, stored, org.timezone)
+        return Stored(len(stored), {row["period"] for row in stored},
+                      {row["user_id"] for row in stored if row["period"] == current and row["user_id"] is not None})
     columns = ", ".join(COPIED)
-    received_at = utcnow()
     connection = db.session.connection()
-    # The columns' own conversions (Money is stored in micro-dollars), as an INSERT would apply them.
-    convert = [UsageRecord.__table__.c[name].type.bind_processor(connection.dialect) or (lambda v: v)
-               for name in COPIED]
+    # The columns' own conversions (Money is stored in micro-dollars), as an INSERT would apply them; only
+    # the columns that have one (the constant received_at is converted once).
+    names = COPIED[:-1]
+    convert = [(index, to_db) for index, name in enumerate(names)
+               if (to_db := UsageRecord.__table__.c[name].type.bind_processor(connection.dialect))]
+    received = UsageRecord.__table__.c["received_at"].type.bind_processor(connection.dialect)
+    received_at = received(utcnow()) if received else utcnow()
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS usage_ingest_batch AS "
                        f"SELECT {columns} FROM usage_records WITH NO DATA")
         with cursor.copy(f"COPY usage_ingest_batch ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([to_db(value) for to_db, value in
-                                zip(convert, [*(row[name] for name in COPIED[:-1]), received_at])])
-        cursor.execute(f"INSERT INTO usage_records ({columns}) SELECT {columns} FROM usage_ingest_batch "
-                       "ON CONFLICT (org_id, event_id) DO NOTHING RETURNING event_id")
-        inserted = [event_id for (event_id,) in cursor.fetchall()]
+                values = [row[name] for name in names]
+                for index, to_db in convert:
+                    values[index] = to_db(values[index])
+                values.append(received_at)
+                copy.write_row(values)
+        cursor.execute(_ADD_UP.format(columns=columns, summed=", ".join(SUMMED),
+                                      sums="sum(input_tokens), sum(output_tokens), sum(cost_usd), count(*)",
+                                      added=", ".join(f"{name} = t.{name} + excluded.{name}" for name in SUMMED)),
+                       {"org_id": org.id, "timezone": org.timezone, "current": current})
+        count, periods, spenders = cursor.fetchone()
         cursor.execute("TRUNCATE usage_ingest_batch")
-    return inserted
+    return Stored(count, set(periods or ()), set(spenders or ()))
 
 
 def ingest_usage(org: Organization, events: list) -> IngestResult:
@@ -232,20 +282,18 @@ def ingest_usage(org: Organization, events: list) -> IngestResult:
         elif row["event_id"] in rows:
             result.duplicates += 1
         else:
-            rows[row["event_id"]] = row | {"org_id": org.id}
+            row["org_id"] = org.id
+            rows[row["event_id"]] = row
     if not rows:
         return result
 
-    inserted = _store_new(list(rows.values()))
-    result.accepted = len(inserted)
-    result.duplicates += len(rows) - len(inserted)
-    stored = [rows[event_id] for event_id in inserted]
-    _add_to_rollup(org.id, stored, org.timezone)
-    if stored:
+    stored = _store_new(org, list(rows.values()), current_period(org.timezone).key)
+    result.accepted = stored.count
+    result.duplicates += len(rows) - stored.count
+    if stored.count:
         # What the new spend shows in Slack is written with it: the budget card, and any pace nudge it calls for.
-        refresh_budget_card(org, {row["period"] for row in stored})
-        current = current_period(org.timezone).key
-        nudge_fast_spenders(org, {row["user_id"] for row in stored if row["period"] == current})
+        refresh_budget_card(org, stored.periods)
+        nudge_fast_spenders(org, stored.current_spenders)
     db.session.commit()
     return result
 

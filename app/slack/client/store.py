@@ -15,14 +15,19 @@ from app.models.types import utcnow
 log = logging.getLogger(__name__)
 
 
-def find_workspace(enterprise_id: str | None, team_id: str | None) -> SlackWorkspace | None:
-    """The workspace row for a team (or an org-wide enterprise install), active or not."""
-    query = sa.select(SlackWorkspace)
+def workspace_query(enterprise_id: str | None, team_id: str | None, *columns) -> sa.Select:
+    """SELECT columns (default: the row) of a team's workspace (or an org-wide enterprise install), newest first."""
+    query = sa.select(*(columns or (SlackWorkspace,)))
     if team_id:
         query = query.where(SlackWorkspace.team_id == team_id)
     else:
         query = query.where(SlackWorkspace.enterprise_id == (enterprise_id or ""), SlackWorkspace.team_id == "")
-    return db.session.scalars(query.order_by(SlackWorkspace.id.desc())).first()
+    return query.order_by(SlackWorkspace.id.desc())
+
+
+def find_workspace(enterprise_id: str | None, team_id: str | None) -> SlackWorkspace | None:
+    """The workspace row for a team (or an org-wide enterprise install), active or not."""
+    return db.session.scalars(workspace_query(enterprise_id, team_id)).first()
 
 
 def bot_token_for(workspace: SlackWorkspace) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import SlackUserLink, SlackWorkspace, User
@@ -18,8 +19,8 @@ LINK_TTL = dt.timedelta(hours=24)
 def toktra_user_for(workspace: SlackWorkspace, slack_user_id: str, client: WorkspaceClient | None = None) -> User | None:
     """The Toktra user behind a Slack user of workspace (same organization, same email), or None."""
     link = db.session.scalar(
-        sa.select(SlackUserLink).where(SlackUserLink.workspace_id == workspace.id,
-                                       SlackUserLink.slack_user_id == slack_user_id)
+        sa.select(SlackUserLink).options(joinedload(SlackUserLink.user))  # the user in the same query
+        .where(SlackUserLink.workspace_id == workspace.id, SlackUserLink.slack_user_id == slack_user_id)
     )
     if link is not None and utcnow() - link.refreshed_at < LINK_TTL:
         return link.user

@@ -7,7 +7,7 @@ from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from app.slack.ingress.dedupe import FIRST_DELIVERY, check_in, delivery_key
+from app.slack.ingress.dedupe import CHECK_IN, CheckIn, delivery_key
 from app.slack.ingress.installations import installation_cache
 
 WORKSPACE_ID = "toktra_workspace_id"
@@ -24,16 +24,25 @@ def refuse_unknown_workspaces(req: BoltRequest, resp: BoltResponse, next) -> Bol
     """Before Bolt authorizes: answer requests from workspaces without an active installation here.
 
     Bolt itself would post its refusal to the response_url from the web process; answering in the
-    acknowledgement keeps every call to Slack out of the request path.
+    acknowledgement keeps every call to Slack out of the request path. A workspace cached as installed
+    is taken as it is, and the request's check-in (dedupe mark and installations version) goes to Redis
+    with its job; otherwise the request checks in first and reads the installation at that version.
     """
     body = req.body or {}
     if body.get("type") in ("url_verification",) or body.get("ssl_check") or \
             (body.get("event") or {}).get("type") in NO_INSTALLATION_NEEDED:
         return next()
     context = req.context
-    version, context[FIRST_DELIVERY] = check_in(delivery_key(body))
-    installed = installation_cache().lookup(context.enterprise_id,
-                                            None if context.is_enterprise_install else context.team_id, version)
+    cache = installation_cache()
+    team_id = None if context.is_enterprise_install else context.team_id
+    key = delivery_key(body)
+    cached = cache.peek(context.enterprise_id, team_id) if key is not None else None
+    if cached is not None:
+        version, installed = cached
+        context[CHECK_IN] = CheckIn(key, version, first=None)
+    else:
+        check = context[CHECK_IN] = CheckIn.now(key)
+        installed = cache.lookup(context.enterprise_id, team_id, check.version)
     if installed is not None:
         context[WORKSPACE_ID] = installed.workspace_id
         context[INSTALLED] = installed
@@ -46,14 +55,11 @@ class StoredWorkspaceAuthorize(Authorize):
 
     Bolt's own InstallationStoreAuthorize calls auth.test on every request; the stored installation
     already holds what that returns, so the acknowledgement never waits on Slack, nor on PostgreSQL
-    while the cache is current. Token rotation happens in jobs, before a token is used
-    (app.slack.client.web).
+    while the cache is current. The result carries no token: listeners only queue jobs, and jobs read
+    (and rotate) the token themselves (app.slack.client.web), so the acknowledgement never decrypts one.
     """
 
-    def __call__(self, *, context: BoltContext, enterprise_id, team_id, user_id, **_) -> AuthorizeResult | None:
+    def __call__(self, *, context: BoltContext, enterprise_id, team_id, user_id, **_) -> AuthorizeResult:
         installed = context[INSTALLED]  # found by refuse_unknown_workspaces
-        if installed.bot_token is None:
-            return None
         return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, team=installed.team_name,
-                               bot_token=installed.bot_token, bot_id=installed.bot_id,
-                               bot_user_id=installed.bot_user_id, bot_scopes=installed.scopes, user_id=user_id)
+                               bot_id=installed.bot_id, bot_user_id=installed.bot_user_id, bot_scopes=installed.scopes, user_id=user_id)

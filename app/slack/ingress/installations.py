@@ -1,10 +1,13 @@
 """Installed workspaces as the acknowledgement needs them: cached in each process, checked against Redis.
 
 Every change to a SlackWorkspace row (install, reinstall, uninstall, revocation, token rotation) bumps
-a version key in Redis once its transaction commits. Each request reads that key in the same round
-trip as its dedupe mark (app.slack.ingress.dedupe.check_in) and drops this process's cache when the
-version moved, so an uninstall in one process is seen by the very next request of every other process.
-The TTL only bounds how long a row can be served when a version bump was lost (Redis down during it).
+a version key in Redis once its transaction commits. Each request checks that key in the round trip
+that carries its dedupe mark (app.slack.ingress.dedupe): a request served from the cache queues its job
+only if the key still holds the version the cache was filled at, and otherwise is handled again with
+the cache dropped, so an uninstall in one process is seen by the very next request of every other
+process. Answers given in the acknowledgement itself (help, argument errors) trust the cache; they call
+no one and queue nothing. The TTL only bounds how long a row can be served when a version bump was lost
+(Redis down during it).
 """
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
-from app.extensions import note_redis_down, redis_connection
+from app.extensions import db, note_redis_down, redis_connection
 from app.models import SlackWorkspace
-from app.slack.client.store import bot_token_for, find_workspace
+from app.slack.client.store import workspace_query
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +34,10 @@ _CHANGED = "toktra.slack_workspaces_changed"
 
 @dataclass(frozen=True)
 class Installed:
-    """What authorizing a request needs of an active workspace (its token decrypted once, when cached)."""
+    """What authorizing a request needs of an active workspace with a bot token (never the token itself)."""
 
     workspace_id: int
     team_name: str
-    bot_token: str | None
     bot_id: str | None
     bot_user_id: str | None
     scopes: str | None
@@ -49,6 +51,26 @@ class InstallationCache:
         self._lock = threading.Lock()
         self._version: bytes | None = None
         self._entries: dict[tuple[str, str], tuple[float, Installed | None]] = {}
+
+    def peek(self, enterprise_id: str | None, team_id: str | None) -> tuple[bytes, Installed] | None:
+        """(version, installation) when the workspace is cached as installed and unexpired; asks no one.
+
+        The caller confirms the version with Redis later, in the round trip that queues its job.
+        Workspaces cached as not installed are not answered here: a reinstall must be seen at once.
+        """
+        key = (enterprise_id or "", team_id or "")
+        with self._lock:
+            version, hit = self._version, self._entries.get(key)
+        if hit is None or hit[1] is None or hit[0] <= time.monotonic():
+            return None
+        return version, hit[1]
+
+    def advance(self, version: bytes) -> None:
+        """Redis said the installations version is now `version`: forget what was cached before it."""
+        with self._lock:
+            if version != self._version:
+                self._version = version
+                self._entries.clear()
 
     def lookup(self, enterprise_id: str | None, team_id: str | None, version: bytes | None) -> Installed | None:
         """The workspace's installation; read from PostgreSQL only on a miss, an expiry or a new version."""
@@ -71,12 +93,18 @@ class InstallationCache:
 
 
 def load_installation(enterprise_id: str, team_id: str) -> Installed | None:
-    """The active installation of a team (or an org-wide enterprise install) from PostgreSQL."""
-    workspace = find_workspace(enterprise_id, team_id)
-    if workspace is None or not workspace.active:
+    """The active installation of a team (or an org-wide enterprise install) from PostgreSQL.
+
+    Reads whether a bot token is stored, not the token: nothing on the acknowledgement path decrypts it.
+    """
+    row = db.session.execute(workspace_query(
+        enterprise_id, team_id, SlackWorkspace.id, SlackWorkspace.active, SlackWorkspace.team_name,
+        SlackWorkspace.bot_id, SlackWorkspace.bot_user_id, SlackWorkspace.scopes,
+        SlackWorkspace.bot_token.is_not(None).label("has_token"))).first()
+    if row is None or not row.active or not (row.has_token or current_app.config["SLACK_BOT_TOKEN"]):
         return None
-    return Installed(workspace_id=workspace.id, team_name=workspace.team_name, bot_token=bot_token_for(workspace),
-                     bot_id=workspace.bot_id, bot_user_id=workspace.bot_user_id, scopes=workspace.scopes)
+    return Installed(workspace_id=row.id, team_name=row.team_name, bot_id=row.bot_id, bot_user_id=row.bot_user_id,
+                     scopes=row.scopes)
 
 
 def installation_cache() -> InstallationCache:

@@ -49,7 +49,7 @@ from app.slack.blocks.modals import (
     REJECT_REASON_ACTION,
     REJECT_REASON_BLOCK,
 )
-from app.slack.ingress.dedupe import delivery_key, forget_delivery
+from app.slack.ingress.dedupe import CHECK_IN, CheckInAnswer
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
@@ -70,7 +70,8 @@ log = logging.getLogger(__name__)
 def on_app_mention(event: dict, context: BoltContext) -> None:
     """@Toktra in a channel: reply in the thread with what the app does (from a job)."""
     # With Redis down the job waits in PostgreSQL; with both down the error makes Slack retry the event.
-    enqueue_durably(reply_to_mention, workspace_id=context[WORKSPACE_ID], channel=event["channel"],
+    enqueue_durably(reply_to_mention, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+                    channel=event["channel"],
                     thread_ts=event.get("thread_ts") or event["ts"], slack_user_id=event.get("user", ""))
 
 
@@ -78,6 +79,7 @@ def on_app_home_opened(event: dict, context: BoltContext) -> None:
     """Someone opened Toktra's Home tab: write its publish to the outbox (views.publish is sent by a job)."""
     if event.get("tab", "home") != "home" or not event.get("user"):
         return  # the Messages tab, or no one to publish to
+    context[CHECK_IN].confirm()  # no job carries this request's check-in: make it now
     workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])
     if workspace is None or not workspace.active:
         return
@@ -114,9 +116,11 @@ def on_command(ack: Ack, command: dict, context: BoltContext) -> None:
         ack(problem)
         return
     try:
-        queued = enqueue_durably(run_command, workspace_id=context[WORKSPACE_ID], command=name,
-                                 text=command.get("text", ""), slack_user_id=command["user_id"],
+        queued = enqueue_durably(run_command, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+                                 command=name, text=command.get("text", ""), slack_user_id=command["user_id"],
                                  response_url=command["response_url"])
+    except CheckInAnswer:
+        raise
     except Exception:  # Redis and PostgreSQL both unreachable: say so in the ack, the only answer we can give
         log.exception("%s from %s could not be queued", name, command.get("user_id"))
         ack(f":hourglass: Toktra can't reach its job queue right now, so `{name}` could not run. "
@@ -136,10 +140,12 @@ def _queue_click(job, ack: Ack, body: dict, context: BoltContext, **extra) -> No
     """
     action = body["actions"][0]
     try:
-        enqueue_durably(job, workspace_id=context[WORKSPACE_ID], value=action.get("value", ""),
-                        slack_user_id=body["user"]["id"],
+        enqueue_durably(job, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+                        value=action.get("value", ""), slack_user_id=body["user"]["id"],
                         # A click on the Home tab has no response_url: the tab itself is republished.
                         response_url=body.get("response_url", ""), **extra)
+    except CheckInAnswer:
+        raise
     except Exception:  # both stores down: a non-2xx makes Slack show the clicker that it failed
         log.exception("%s click by %s could not be queued", action.get("action_id"), body["user"]["id"])
         raise
@@ -165,11 +171,12 @@ def on_acknowledge_submitted(ack: Ack, body: dict, view: dict, context: BoltCont
     chosen = (((values.get(ACK_REASON_BLOCK) or {}).get(ACK_REASON_ACTION) or {}).get("selected_option") or {})
     reason = chosen.get("value") if isinstance(chosen, dict) else None
     if reason not in ACK_REASONS:
-        forget_delivery(delivery_key(body) or "")
+        context[CHECK_IN].release()
         ack(response_action="errors", errors={ACK_REASON_BLOCK: NO_ACK_REASON})
         return
     note = typed_reason(((values.get(ACK_NOTE_BLOCK) or {}).get(ACK_NOTE_ACTION) or {}).get("value"))
-    enqueue_durably(acknowledge_from_slack, workspace_id=context[WORKSPACE_ID], value=_text(metadata, "value"),
+    enqueue_durably(acknowledge_from_slack, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+                    value=_text(metadata, "value"),
                     slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"),
                     is_ephemeral=metadata.get("is_ephemeral") is True, reason=reason, note=note)
     ack()
@@ -195,7 +202,8 @@ def _open_modal(job, ack: Ack, body: dict, context: BoltContext, **extra) -> Non
     Not durable on purpose: a modal opened after Redis comes back would be long past the trigger's
     3 seconds. At the front of the queue, so no backlog of sends delays it.
     """
-    enqueue(job, workspace_id=context[WORKSPACE_ID], value=body["actions"][0].get("value", ""),
+    enqueue(job, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+            value=body["actions"][0].get("value", ""),
             slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
             trigger_id=body.get("trigger_id", ""), at_front=True, retry=None, **extra)
     ack()
@@ -259,10 +267,11 @@ def on_reject_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) 
     values = ((view.get("state") or {}).get("values") or {}).get(REJECT_REASON_BLOCK) or {}
     reason = typed_reason((values.get(REJECT_REASON_ACTION) or {}).get("value")).strip()
     if not reason:
-        forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
+        context[CHECK_IN].release()  # the corrected form comes with the same view id and hash
         ack(response_action="errors", errors={REJECT_REASON_BLOCK: NO_REASON})
         return
-    enqueue_durably(decide_from_slack, workspace_id=context[WORKSPACE_ID], value=str(metadata.get("request", "")),
+    enqueue_durably(decide_from_slack, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+                    value=str(metadata.get("request", "")),
                     slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"), approve=False,
                     reason=reason)
     ack()
@@ -294,10 +303,10 @@ def on_budget_request_submitted(ack: Ack, body: dict, view: dict, context: BoltC
     if not reason.strip():
         errors[BUDGET_REASON_BLOCK] = NO_BUDGET_REASON
     if errors:
-        forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
+        context[CHECK_IN].release()  # the corrected form comes with the same view id and hash
         ack(response_action="errors", errors=errors)
         return
-    enqueue_durably(submit_budget_request_from_slack, workspace_id=context[WORKSPACE_ID],
+    enqueue_durably(submit_budget_request_from_slack, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
                     value=str(metadata.get("org", "")), slack_user_id=body["user"]["id"],
                     response_url=_text(metadata, "response_url"), amount=amount, reason=reason.strip(), scope=scope)
     ack()

@@ -6,7 +6,8 @@ import re
 
 from flask import Blueprint, current_app, request
 from slack_bolt.adapter.flask import SlackRequestHandler
-from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
+from slack_bolt.adapter.flask.handler import to_flask_response
+from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from app.errors import error_response
@@ -15,7 +16,13 @@ from app.slack.ingress.bolt_app import bolt_app
 
 log = logging.getLogger(__name__)
 bp = Blueprint("slack", __name__)
-limiter.exempt(bp)  # Slack's signature authenticates; no limit applies here, so skip even looking for one
+limiter.exempt(bp)  # Slack's signature authenticates; no limit applies here
+
+
+@limiter.request_filter
+def _not_limited() -> bool:
+    # Exempt requests still resolve their limits before finding none; this answers first, per request.
+    return request.blueprint == "slack"
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds, ASCII digits only: int() never raises on it
 # What Bolt may raise while reading a signed body that is not one of Slack's payloads.
@@ -51,7 +58,7 @@ def events():
         log.info("refused a /slack/events request without a valid Slack signature")
         return error_response(401, NOT_SIGNED)
     try:
-        bolt_request = to_bolt_request(request)
+        bolt_request = BoltRequest(body=body, query=request.query_string.decode("utf-8"), headers=request.headers)
     except _UNREADABLE as exc:
         log.warning("refused a signed /slack/events body Bolt cannot read: %s", type(exc).__name__)
         return error_response(400, NOT_A_PAYLOAD)
