@@ -8,7 +8,8 @@ from app.extensions import db
 from app.models import SlackWorkspace
 from app.services.reimbursements import ReimbursementError, request_to_decide
 from app.slack.blocks import cards
-from app.slack.blocks.modals import render_acknowledge_modal, render_reject_modal
+from app.services.alerts import active_connectors
+from app.slack.blocks.modals import render_acknowledge_modal, render_link_ticket_modal, render_reject_modal
 from app.slack.blocks.reimbursement_cards import decision_words
 from app.slack.client.respond import post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
@@ -54,6 +55,24 @@ def open_acknowledge_modal(workspace_id: int, value: str, slack_user_id: str, re
     metadata = json.dumps({"value": value, "response_url": response_url, "is_ephemeral": is_ephemeral})
     return _open(workspace_id, trigger_id, render_acknowledge_modal(alert, metadata), response_url,
                  "Acknowledge with reason")
+
+
+def open_link_ticket_modal(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                           trigger_id: str) -> str:
+    """Link ticket clicked: open its modal (connector and key or URL), or say why not (no connector, gone)."""
+    clicked = clicked_alert(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    user, alert = clicked
+    connectors = active_connectors(user.org_id)
+    if not connectors:
+        post_response_if_alive(response_url, *cards.notice(
+            "No active ServiceNow or Jira connector is set up; an admin can add one in Toktra under "
+            "Integrations → ITSM."))
+        return "no connector"
+    metadata = json.dumps({"value": value, "response_url": response_url})
+    return _open(workspace_id, trigger_id, render_link_ticket_modal(alert, connectors, metadata), response_url,
+                 "Link ticket")
 
 
 def _open(workspace_id: int, trigger_id: str, view: dict, response_url: str, button: str) -> str:

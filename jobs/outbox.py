@@ -13,7 +13,7 @@ from flask import Flask
 from app import heartbeat
 from app.extensions import db
 from app.logs import bind as log_ids
-from app.models import Alert, Organization, ReimbursementRequest, SlackWorkspace
+from app.models import Alert, AlertChannelRoute, Organization, ReimbursementRequest, SlackWorkspace
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
 from app.services import outbox
@@ -28,6 +28,8 @@ from app.slack.blocks.home import render_home, render_home_without_account
 from app.slack.client.users import linked_email, no_account_message, toktra_user_for
 from app.services.alerts import has_active_itsm
 from app.services.delivery_health import ALARM_KIND, render_delivery_alarm
+from app.services.digests import DIGEST_KIND, digest_content, period_start_from_key, write_due_digests
+from app.slack.blocks.digests import render_digest
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
@@ -46,6 +48,7 @@ from app.slack.client.web import (
 )
 from jobs import QueueUnavailable, enqueue, queue_deferred_jobs
 from jobs.slack import MENTION_REPLY
+from jobs.ticket_status import queue_ticket_polls
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,15 @@ def _render_delivery_alarm(message: OutboxMessage, client: WorkspaceClient) -> t
     return render_delivery_alarm(message)
 
 
+def _render_digest(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    route = db.session.get(AlertChannelRoute, message.subject_id)
+    start = period_start_from_key(message.key)
+    if route is None or start is None:
+        raise _Undeliverable("The alert channel was removed before its digest was sent.")
+    tz = db.session.get(Organization, message.org_id).timezone
+    return render_digest(digest_content(route, tz, start), tz)
+
+
 def _post_or_update(client: WorkspaceClient, message: OutboxMessage, rendered: tuple[str, list[dict]]):
     """chat.postMessage the first time, chat.update of that message afterwards."""
     text, blocks = rendered
@@ -123,6 +135,7 @@ SENDERS = {
     MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
     HOME_VIEW: Sender(_render_home, _publish_view),
     ALARM_KIND: Sender(_render_delivery_alarm, _post_or_update),
+    DIGEST_KIND: Sender(_render_digest, _post_or_update),
 }
 
 
@@ -216,14 +229,17 @@ def _after_sent(message: OutboxMessage) -> None:
 
 
 def dispatch_due() -> int:
-    """Recover messages whose sender died, queue jobs kept while Redis was down, then queue each due message
-    that is not in flight; returns how many jobs were queued."""
+    """Recover messages whose sender died, queue jobs kept while Redis was down, write the digests whose time
+    has come, queue the ticket polls that are due, then queue each due message that is not in flight; returns
+    how many jobs were queued."""
     timing = outbox.Timing.from_config()
     outbox.recover_stale(timing)
     try:
         deferred = queue_deferred_jobs()
     except redis.RedisError as exc:
         raise QueueUnavailable(str(exc)) from exc
+    write_due_digests()  # outbox rows, queued just below
+    deferred += queue_ticket_polls()
     due = outbox.due_messages(timing)
     for index, message_id in enumerate(due):
         try:

@@ -83,7 +83,8 @@ def alert_json(alert) -> dict:
         "fired_at": _iso(alert.fired_at),
         "acknowledged_by": alert.acknowledged_by.email if alert.acknowledged_by else None,
         "acknowledged_at": _iso(alert.acknowledged_at),
-        "tickets": [{"key": t.external_key, "url": t.url} for t in alert.tickets],
+        "tickets": [{"key": t.external_key, "url": t.url, "status": t.status, "closed": t.closed, "linked": t.linked}
+                    for t in alert.tickets],
     }).model_dump()
 
 
@@ -96,6 +97,9 @@ def route_json(route) -> dict:
         "channel_id": route.channel_id,
         "channel_name": route.channel_name,
         "severities": route.severity_list,
+        "delivery": route.delivery,
+        "digest_time": route.digest_time,
+        "digest_weekday": route.digest_weekday,
         "last_delivery": None if route.last_delivery_at is None else {
             "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},
     }).model_dump()

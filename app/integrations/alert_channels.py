@@ -28,6 +28,7 @@ from app.services.alert_routes import (
     update_route,
 )
 from app.services.delivery_health import recent_deliveries
+from app.services.digests import WEEKDAYS, describe_delivery
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 
 QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
@@ -65,6 +66,16 @@ def _severity_words(severities: list[str]) -> str:
     if len(severities) == 1:
         return severities[0]
     return ", ".join(severities[:-1]) + " and " + severities[-1]
+
+
+def _how(delivery: tuple) -> str:
+    """" in a daily digest at 09:00" (nothing for real time, the default)."""
+    kind, at, weekday = delivery
+    if kind == "daily":
+        return f" in a daily digest at {at}"
+    if kind == "weekly":
+        return f" in a weekly digest on {WEEKDAYS[weekday]} at {at}"
+    return ""
 
 
 def _page_url(workspace_id: int | None = None, several: bool = False, **args) -> str:
@@ -122,7 +133,9 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
     if edit_id is not None and edit_form is None:
         route = next((r for r in routes if r.id == edit_id), None)
         if route is not None:
-            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list)
+            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list, delivery=route.delivery,
+                                            digest_time=route.digest_time or "09:00",
+                                            digest_weekday=route.digest_weekday or 0)
         else:
             edit_id = None
 
@@ -138,6 +151,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         add_form=add_form, edit_id=edit_id, edit_form=edit_form or RouteSeveritiesForm(formdata=None),
         action_form=ActionForm(), poll=poll, meta_refresh=meta_refresh, severities=SEVERITIES,
         workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
+        describe_delivery=describe_delivery,
     ), status
 
 
@@ -176,12 +190,12 @@ def alert_channel_add():
     severities = form.severities.data
     ordered = [s for s in SEVERITIES if s in severities]
     try:
-        add_route(workspace, channel["id"], channel["name"], ordered)
+        add_route(workspace, channel["id"], channel["name"], ordered, form.delivery_setting)
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]
         return _render(form, workspace.id, status=status_for(exc))
-    flash(f"#{channel['name']} now receives {_severity_words(ordered)} alerts.", "success")
+    flash(f"#{channel['name']} now receives {_severity_words(ordered)} alerts{_how(form.delivery_setting)}.", "success")
     return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
 
 
@@ -233,8 +247,9 @@ def alert_channel_update(route_id: int):
     if not form.validate_on_submit():
         return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
     ordered = [s for s in SEVERITIES if s in form.severities.data]
-    update_route(route, ordered)
-    flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts.", "success")
+    update_route(route, ordered, form.delivery_setting)
+    flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts"
+          f"{_how(form.delivery_setting)}.", "success")
     return redirect(url_for("integrations.alert_channels"), 303)
 
 

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 # What a message shows; the renderer for each kind reads its subject's current state at send time.
-KINDS = ("alert_card", "reimbursement_request", "reimbursement_notice", "mention_reply", "home_view")
+KINDS = ("alert_card", "reimbursement_request", "reimbursement_notice", "mention_reply", "home_view", "alert_digest")
 STATES = ("pending", "sending", "posting", "sent", "failed")
 
 

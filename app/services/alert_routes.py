@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import SEVERITIES, AlertChannelRoute, Organization, SlackWorkspace
+from app.services.digests import set_delivery
 from app.services.errors import CONFLICT, DomainError
 
 
@@ -67,10 +68,13 @@ def get_route(org_id: int, route_id: int) -> AlertChannelRoute | None:
     return route if route is not None and route.workspace.org_id == org_id else None
 
 
-def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str]) -> AlertChannelRoute:
-    """Route severities to a channel; routing starts with the next alert."""
+def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str],
+              delivery: tuple[str, str | None, int | None] = ("realtime", None, None)) -> AlertChannelRoute:
+    """Route severities to a channel, in real time or as a digest (check_delivery's answer); routing starts
+    with the next alert."""
     route = AlertChannelRoute(workspace_id=workspace.id, channel_id=channel_id, channel_name=channel_name.lstrip("#"),
-                              severities=",".join(severities))
+                              severities=",".join(severities), delivery="realtime")
+    set_delivery(route, *delivery, tz=workspace.organization.timezone)
     db.session.add(route)
     try:
         db.session.commit()
@@ -80,9 +84,13 @@ def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, sev
     return route
 
 
-def update_route(route: AlertChannelRoute, severities: list[str]) -> None:
-    """Change which severities a channel receives."""
-    route.severities = ",".join(severities)
+def update_route(route: AlertChannelRoute, severities: list[str] | None,
+                 delivery: tuple[str, str | None, int | None] | None = None) -> None:
+    """Change which severities a channel receives and how (check_delivery's answer); None keeps what it was."""
+    if severities is not None:
+        route.severities = ",".join(severities)
+    if delivery is not None:
+        set_delivery(route, *delivery, tz=route.workspace.organization.timezone)
     db.session.commit()
 
 

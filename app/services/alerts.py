@@ -13,6 +13,7 @@ from app.models import SEVERITIES, Alert, AlertChannelRoute, ItsmConnector, Orga
 from app.models.types import utcnow
 from app.services.home import refresh_homes
 from app.services.outbox import add_message, refresh_messages
+from app.services.tickets import carry_over_tickets
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,12 @@ def _insert_alert(org: Organization, severity: str, policy: str, title: str, det
     except IntegrityError:
         db.session.rollback()
         return None
-    routes = matching_routes(org.id, severity)
+    # Digest channels get the alert in their next digest, not on its own.
+    routes = [r for r in matching_routes(org.id, severity) if not r.is_digest]
     for route in routes:
         add_message(alert_copy_key(alert.id, route.workspace_id, route.channel_id), org.id, ALERT_CARD, alert.id,
                     workspace_id=route.workspace_id, channel_id=route.channel_id, route_id=route.id)
+    carry_over_tickets(alert)  # the same problem again: its existing ticket, not an offer to open another
     refresh_homes(org.id)  # a new open alert (a budget crossing included) shows on the Home tabs
     db.session.commit()
     return FiredAlert(alert, True, len(routes))

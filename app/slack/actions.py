@@ -10,6 +10,7 @@ from app.slack.blocks.format import BUTTON_VALUE_LIMIT
 
 ACKNOWLEDGE_ALERT = "toktra_alert_acknowledge"
 CREATE_TICKET = "toktra_alert_create_ticket"
+LINK_TICKET = "toktra_alert_link_ticket"
 ACKNOWLEDGE_WITH_REASON = "toktra_alert_acknowledge_with_reason"
 APPROVE_REIMBURSEMENT = "toktra_reimbursement_approve"
 REJECT_REIMBURSEMENT = "toktra_reimbursement_reject"
@@ -18,10 +19,12 @@ USAGE_COMMAND = "/toktra-usage"
 BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
-BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT)
+BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, APPROVE_REIMBURSEMENT,
+           REJECT_REIMBURSEMENT)
 REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
 ACKNOWLEDGE_MODAL = "toktra_alert_acknowledge_modal"  # the callback_id of the Acknowledge-with-a-reason modal
-VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL)
+LINK_TICKET_MODAL = "toktra_alert_link_ticket_modal"  # the callback_id of the Link existing ticket modal
+VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL, LINK_TICKET_MODAL)
 # The Events API events the app subscribes to (the manifest's bot_events).
 EVENTS = ("app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked")
 

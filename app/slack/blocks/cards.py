@@ -16,7 +16,8 @@ from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
 from app.services.alerts import ACK_REASONS
-from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, alert_button_value
+from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, \
+    alert_button_value
 from app.slack.blocks.format import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
@@ -171,7 +172,7 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
             status += f": “{clip(alert.ack_note, 500)}”)" if alert.ack_note else ")"
     else:
         status = "Open"
-    tickets = [f"Ticket: <{t.url}|{t.external_key}>" for t in alert.tickets]
+    tickets = [ticket_fact(t) for t in alert.tickets]
     facts = [f"Person: {person}", f"Fired: {slack_time(alert.fired_at, tz)}", f"Status: {status}", *tickets]
     blocks = [section(summary, block_id=f"alert-{alert.id}"), context(" · ".join(facts))]
     value = alert_button_value(alert.id, query, page)
@@ -179,11 +180,20 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
     if alert.status == "open":
         buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT, value=value, style="primary"))
         buttons.append(ButtonElement(text="Acknowledge with reason…", action_id=ACKNOWLEDGE_WITH_REASON, value=value))
-    if can_ticket:
+    if can_ticket and not alert.tickets:  # an alert with a ticket (its own or carried over) shows that one
         buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=value))
+        buttons.append(ButtonElement(text="Link ticket…", action_id=LINK_TICKET, value=value))
     if buttons:
         blocks.append(ActionsBlock(block_id=f"alert-actions-{alert.id}", elements=buttons))
     return blocks
+
+
+def ticket_fact(ticket) -> str:
+    """Ticket: OPS-123 (linked to its page) and its status as last read, ✅ when the ticket is done."""
+    fact = f"Ticket: <{ticket.url}|{clip(ticket.external_key or '', 100)}>"
+    if ticket.status:
+        fact += f" {'✅ ' if ticket.closed else ''}{clip(ticket.status, 100)}"
+    return fact
 
 
 def alert_fallback_text(alert: Alert) -> str:

@@ -8,7 +8,9 @@ from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
 from app.extensions import db
-from app.models import SlackWorkspace
+from app.models import ItsmConnector, SlackWorkspace
+from app.services.tickets import TicketError, connector_label, ticket_key_from
+from app.slack.arguments import PG_INT_MAX, bounded_int
 from app.services.home import publish_home
 from app.services.alerts import ACK_REASONS
 from app.slack.actions import (
@@ -18,10 +20,13 @@ from app.slack.actions import (
     APPROVE_REIMBURSEMENT,
     COMMANDS,
     CREATE_TICKET,
+    LINK_TICKET,
+    LINK_TICKET_MODAL,
     REJECT_MODAL,
     REJECT_REIMBURSEMENT,
     typed_reason,
 )
+from app.slack.blocks.modals import render_link_checking
 from app.slack.blocks.modals import (
     ACK_NOTE_ACTION,
     ACK_NOTE_BLOCK,
@@ -29,6 +34,10 @@ from app.slack.blocks.modals import (
     ACK_REASON_BLOCK,
     NO_ACK_REASON,
     NO_REASON,
+    LINK_CONNECTOR_ACTION,
+    LINK_CONNECTOR_BLOCK,
+    LINK_KEY_ACTION,
+    LINK_KEY_BLOCK,
     REJECT_REASON_ACTION,
     REJECT_REASON_BLOCK,
 )
@@ -38,12 +47,12 @@ from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue, enqueue_durably
-from jobs.modals import open_acknowledge_modal, open_reject_modal
+from jobs.modals import open_acknowledge_modal, open_link_ticket_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack
 from jobs.commands import run_command
 from jobs.reimbursements import decide_from_slack
 from jobs.slack import reply_to_mention
-from jobs.tickets import create_ticket_from_slack
+from jobs.tickets import create_ticket_from_slack, link_ticket_from_slack
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +196,37 @@ def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
     _queue_click(create_ticket_from_slack, ack, body, context)
 
 
+def on_link_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Link ticket clicked on an alert card: a job opens the Link ticket modal at once."""
+    _open_modal(open_link_ticket_modal, ack, body, context)
+
+
+def on_link_ticket_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Link ticket modal was submitted: a key or URL of the chosen connector's form is required (checked
+    here); the modal then says it is checking, and a job reads the ticket from the connector."""
+    metadata = _metadata(view)
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = ((values.get(LINK_CONNECTOR_BLOCK) or {}).get(LINK_CONNECTOR_ACTION) or {}).get("selected_option") or {}
+    typed = typed_reason(((values.get(LINK_KEY_BLOCK) or {}).get(LINK_KEY_ACTION) or {}).get("value")).strip()
+    workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])
+    connector_id = bounded_int(chosen.get("value") if isinstance(chosen, dict) else None, 1, PG_INT_MAX)
+    connector = db.session.get(ItsmConnector, connector_id) if connector_id else None
+    if connector is None or workspace is None or connector.org_id != workspace.org_id or not connector.active:
+        forget_delivery(delivery_key(body) or "")
+        ack(response_action="errors", errors={LINK_CONNECTOR_BLOCK: "Choose one of your active ticketing systems."})
+        return
+    try:
+        key = ticket_key_from(connector, typed)
+    except TicketError as exc:
+        forget_delivery(delivery_key(body) or "")  # the corrected form comes with the same view id and hash
+        ack(response_action="errors", errors={LINK_KEY_BLOCK: str(exc)})
+        return
+    enqueue_durably(link_ticket_from_slack, workspace_id=context[WORKSPACE_ID], value=_text(metadata, "value"),
+                    slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"),
+                    connector_id=connector.id, key=key, typed=typed, view_id=view.get("id", ""))
+    ack(response_action="update", view=render_link_checking(key, connector_label(connector), view))
+
+
 def _reason(body: dict) -> str:
     """The reason typed in the DM's input, if any."""
     values = ((body.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}
@@ -233,6 +273,8 @@ def register_listeners(bolt: App) -> None:
     bolt.view_submission(REJECT_MODAL)(on_reject_submitted)
     bolt.action(ACKNOWLEDGE_WITH_REASON)(on_acknowledge_with_reason)
     bolt.view_submission(ACKNOWLEDGE_MODAL)(on_acknowledge_submitted)
+    bolt.action(LINK_TICKET)(on_link_ticket)
+    bolt.view_submission(LINK_TICKET_MODAL)(on_link_ticket_submitted)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
