@@ -499,6 +499,16 @@ class SlackEmulator:
             by_channel.setdefault(post.channel, []).append(post)
         return [(a, b) for posts in by_channel.values() for a, b in zip(posts, posts[1:]) if b.at - a.at < seconds]
 
+    def thread(self, channel: str, thread_ts: str) -> list[dict]:
+        """The replies in the thread of the message thread_ts in a channel (id or name), oldest first."""
+        return [m for m in self.messages(channel) if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
+
+    def channel_messages(self, channel: str) -> list[dict]:
+        """What the channel itself shows (as conversations.history): its messages, without thread replies
+        unless they were also sent to the channel (reply_broadcast)."""
+        return [m for m in self.messages(channel)
+                if not m.get("thread_ts") or m["thread_ts"] == m["ts"] or m.get("reply_broadcast")]
+
     def ephemeral_messages(self, channel: str) -> list[dict]:
         """The ephemeral messages posted in a channel (id or name)."""
         with self._lock:
@@ -532,6 +542,9 @@ class SlackEmulator:
                 channel = self._channel_id(arg)
                 if channel not in self._channels:
                     return 404, {}, {"ok": False, "error": "channel_not_found", "channel": arg}
+                if query.get("thread"):
+                    return 200, {}, {"channel": channel, "thread_ts": query["thread"],
+                                     "replies": self.thread(channel, query["thread"])}
                 return 200, {}, {"channel": channel, "messages": self.messages(channel),
                                  "ephemeral": self.ephemeral_messages(channel)}
             if kind == "views":
@@ -740,6 +753,8 @@ class SlackEmulator:
             "blocks": params.get("blocks"),
             "attachments": params.get("attachments"),
             "thread_ts": params.get("thread_ts"),
+            # Also shown in the channel (a thread reply with reply_broadcast).
+            "reply_broadcast": True if params.get("thread_ts") and _truthy(params.get("reply_broadcast")) else None,
             "user": team.bot_user_id,
             "bot_id": team.bot_id,
             "app_id": team.app_id,
@@ -925,6 +940,11 @@ def _chat_update(emu: SlackEmulator, team: Team, params: dict, basic) -> dict:
             message[key] = params[key]
     message["edited"] = {"user": team.bot_user_id, "ts": emu._new_ts()}
     return {"channel": channel.id, "ts": message["ts"], "text": message["text"], "message": _without_nones(message)}
+
+
+def _truthy(value: Any) -> bool:
+    """A boolean Web API argument, sent as JSON (true) or a form field ("true", "1")."""
+    return value is True or (isinstance(value, (str, int)) and str(value).lower() in ("true", "1"))
 
 
 def _without_nones(message: dict) -> dict:

@@ -13,7 +13,7 @@ from flask import Flask
 from app import heartbeat
 from app.extensions import db
 from app.logs import bind as log_ids
-from app.models import Alert, AlertChannelRoute, Organization, ReimbursementRequest, SlackWorkspace
+from app.models import Alert, AlertChannelRoute, AlertEvent, Organization, ReimbursementRequest, SlackWorkspace
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
 from app.services import outbox
@@ -21,6 +21,7 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
+from app.services.alert_timeline import ALERT_REPLY
 from app.services.home import HOME_VIEW
 from app.services.home_content import home_content
 from app.services.reimbursements import EMPLOYEE_NOTICE, REQUEST_DM
@@ -33,6 +34,7 @@ from app.slack.blocks.digests import render_digest
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
+from app.slack.blocks.alert_replies import render_alert_reply
 from app.slack.blocks.messages import render_mention_help
 from app.slack.blocks.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
 from app.slack.client.web import (
@@ -64,6 +66,13 @@ def _render_alert_card(message: OutboxMessage, client: WorkspaceClient) -> tuple
         raise _Undeliverable("The alert was deleted.")
     org = db.session.get(Organization, alert.org_id)
     return cards.render_alert_card(alert, org.timezone, has_active_itsm(org))
+
+
+def _render_alert_reply(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    event = db.session.get(AlertEvent, message.subject_id)
+    if event is None:
+        raise _Undeliverable("The alert was deleted.")
+    return render_alert_reply(event, event.alert)
 
 
 def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
@@ -110,8 +119,9 @@ def _post_or_update(client: WorkspaceClient, message: OutboxMessage, rendered: t
     """chat.postMessage the first time, chat.update of that message afterwards."""
     text, blocks = rendered
     if message.message_ts is None:
+        extra = {"reply_broadcast": True} if message.broadcast and message.thread_ts else {}
         return client.chat_postMessage(channel=message.channel_id, text=text, blocks=blocks,
-                                       thread_ts=message.thread_ts, unfurl_links=False)
+                                       thread_ts=message.thread_ts, unfurl_links=False, **extra)
     return client.chat_update(channel=message.channel_id, ts=message.message_ts, text=text, blocks=blocks)
 
 
@@ -130,6 +140,7 @@ class Sender:
 
 SENDERS = {
     ALERT_CARD: Sender(_render_alert_card, _post_or_update),
+    ALERT_REPLY: Sender(_render_alert_reply, _post_or_update),
     REQUEST_DM: Sender(_render_reimbursement, _post_or_update),
     EMPLOYEE_NOTICE: Sender(_render_reimbursement, _post_or_update),
     MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
@@ -175,6 +186,10 @@ def deliver(message_id: int) -> str:
         sender = SENDERS.get(message.kind)
         if sender is None:
             raise _Undeliverable(f"unknown message kind {message.kind}")
+        if message.parent_id is not None and message.message_ts is None:
+            waiting = outbox.wait_for_parent(message, timing)  # a thread reply needs its parent's ts
+            if waiting is not None:
+                return waiting
         dm = message.channel_id is None and message.recipient_email
         client = _open_dm(message)[1] if dm else _workspace_client(message)
         free_at = outbox.take_slot(message, timing)

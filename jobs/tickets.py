@@ -13,9 +13,9 @@ from app.extensions import db
 from app.itsm import ItsmError, TicketRequest, client_for
 from app.models import Alert, ItsmConnector, SlackWorkspace, Ticket, User
 from app.models.types import utcnow
-from app.services.alerts import ALERT_CARD, active_connectors
+from app.services.alert_timeline import record_event
+from app.services.alerts import active_connectors
 from app.services.home import refresh_homes
-from app.services.outbox import refresh_messages
 from app.services.tickets import TicketError, link_ticket, start_polling
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_alert_button
@@ -90,7 +90,8 @@ def open_ticket(alert: Alert, connector: ItsmConnector, user: User, tz: str, att
         return f"Could not create the {system} ticket: {exc.message}"
     ticket.state, ticket.external_key, ticket.external_id, ticket.url = "created", ref.key, ref.external_id, ref.url
     start_polling(ticket)  # its status shows on the card from the poller's next round
-    refresh_messages(ALERT_CARD, alert.id)  # every channel copy links the ticket, committed with it
+    # Every channel copy links the ticket and says so in its thread, committed with it.
+    record_event(alert, "ticket_created", user, f"<{ref.url}|{ref.key}>" if ref.url else ref.key)
     refresh_homes(alert.org_id)
     db.session.commit()
     return f"Created {ref.key}: {ref.url}"

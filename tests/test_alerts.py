@@ -272,9 +272,10 @@ def test_acknowledge_on_a_channel_card_updates_every_copy(signed, slack, deliver
     db.session.refresh(alert)
     assert alert.status == "acknowledged" and alert.acknowledged_by.name == "Alice Smith"
     for channel in ("C1", "C3", "C4"):
-        [copy] = slack.messages(channel)
+        [copy] = slack.channel_messages(channel)
         body = json.dumps(copy["blocks"], ensure_ascii=False)
         assert "Acknowledged by Alice Smith" in body and ACKNOWLEDGE_ALERT not in body
+        assert [r["text"] for r in slack.thread(channel, copy["ts"])] == ["✅ Acknowledged by Alice Smith"]
     assert len(slack.calls_to("chat.update")) == 3
 
 

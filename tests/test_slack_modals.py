@@ -171,6 +171,8 @@ def test_acknowledge_with_a_reason_shows_on_every_copy_and_in_the_dashboard(
         assert "✅ Acknowledged by Ada Admin at" in shown
         assert "(False positive: “Test key from the docs.”)" in shown
         assert "Acknowledge with reason" not in shown
+        [told] = slack.thread(channel, slack.messages(channel)[0]["ts"])
+        assert told["text"] == "✅ Acknowledged by Ada Admin — False positive: “Test key from the docs.”"
     login(admin)
     page = client.get("/alerts").get_data(as_text=True)
     assert "False positive" in page and "“Test key from the docs.”" in page

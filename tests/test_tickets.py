@@ -79,8 +79,10 @@ def test_create_ticket_opens_a_jira_issue_and_links_it_on_the_card(signed, slack
     assert fields["labels"] == ["toktra", f"toktra-alert-{alert.id}"]
     assert fields["description"]["type"] == "doc"
     assert "http://toktra.test/alerts?alert=" in json.dumps(fields["description"])
-    [card] = slack.messages("C1")
+    [card] = slack.channel_messages("C1")
     assert f"<{JIRA}/browse/OPS-123|OPS-123>" in json.dumps(card["blocks"])
+    [told] = slack.thread("C1", card["ts"])
+    assert told["text"].startswith("🎫 Ticket created by ") and told["text"].endswith(f": <{JIRA}/browse/OPS-123|OPS-123>")
     ticket = db.session.scalar(sa.select(Ticket))
     assert (ticket.state, ticket.external_key, ticket.external_id) == ("created", "OPS-123", "10001")
 

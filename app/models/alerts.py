@@ -61,3 +61,28 @@ class Alert(db.Model):
                  postgresql_where=sa.text("status = 'open' AND dedup_key IS NOT NULL"),
                  sqlite_where=sa.text("status = 'open' AND dedup_key IS NOT NULL")),
     )
+
+
+ALERT_EVENTS = ("acknowledged", "resolved", "reopened", "snoozed", "unsnoozed", "reminder", "ticket_created",
+                "ticket_linked", "ticket_status")
+
+
+class AlertEvent(db.Model):
+    """One event in an alert's life (acknowledged, resolved, a ticket...), told in the thread of each copy."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(sa.String(32))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Slack mrkdwn shown after the event's words (a reason, a ticket link, "until <date token>").
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    alert: Mapped[Alert] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("event IN (" + ", ".join(f"'{e}'" for e in ALERT_EVENTS) + ")", name="event"),
+    )

@@ -10,7 +10,8 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 # What a message shows; the renderer for each kind reads its subject's current state at send time.
-KINDS = ("alert_card", "reimbursement_request", "reimbursement_notice", "mention_reply", "home_view", "alert_digest")
+KINDS = ("alert_card", "alert_reply", "reimbursement_request", "reimbursement_notice", "mention_reply", "home_view",
+         "alert_digest")
 STATES = ("pending", "sending", "posting", "sent", "failed")
 
 
@@ -38,6 +39,11 @@ class OutboxMessage(db.Model):
     # A Slack user of the workspace, for what is published to one person (their App Home tab).
     recipient_user_id: Mapped[str | None] = mapped_column(sa.String(32))
     thread_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    # A reply in the thread of another outbox message: its thread_ts is the parent's ts, known once posted.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_messages.id", ondelete="CASCADE"),
+                                                  index=True)
+    # Also shown in the channel (chat.postMessage reply_broadcast).
+    broadcast: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     message_ts: Mapped[str | None] = mapped_column(sa.String(32))
 
     state: Mapped[str] = mapped_column(sa.String(16), default="pending")

@@ -11,13 +11,13 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import SEVERITIES, Alert, AlertChannelRoute, ItsmConnector, Organization, SlackWorkspace, User
 from app.models.types import utcnow
+from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.home import refresh_homes
-from app.services.outbox import add_message, refresh_messages
+from app.services.outbox import add_message
 from app.services.tickets import carry_over_tickets
 
 log = logging.getLogger(__name__)
 
-ALERT_CARD = "alert_card"
 MAX_TITLE = 500
 MAX_POLICY = 200
 MAX_DETAILS = 10_000
@@ -134,13 +134,22 @@ def acknowledge_alert(alert_id: int, actor: User, reason: str | None = None,
                 ack_note=((note or "").strip()[:MAX_ACK_NOTE] or None) if reason else None)
     )
     if result.rowcount == 1:
-        refresh_messages(ALERT_CARD, alert_id)  # every channel copy shows who acknowledged, in this transaction
+        # Every channel copy shows who acknowledged, and says so in its thread, in this transaction.
+        record_event(db.session.get(Alert, alert_id), "acknowledged", actor, ack_detail(reason, note))
         refresh_homes(actor.org_id)
     db.session.commit()
     alert = db.session.get(Alert, alert_id, populate_existing=True)
     if alert is not None and alert.org_id != actor.org_id:
         return False, None
     return result.rowcount == 1, alert
+
+
+def ack_detail(reason: str | None, note: str | None) -> str | None:
+    """How an acknowledgement's reason reads in its thread reply: "False positive: “note”"."""
+    if reason is None:
+        return None
+    note = (note or "").strip()[:MAX_ACK_NOTE]
+    return ACK_REASONS[reason] + (f": “{note}”" if note else "")
 
 
 def active_connectors(org_id: int) -> list[ItsmConnector]:

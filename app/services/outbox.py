@@ -86,6 +86,29 @@ def add_message(key: str, org_id: int, kind: str, subject_id: int | None = None,
         sent_version=0, claimed_version=0, attempts=0, ambiguous_posts=0, not_before=now, created_at=now))
 
 
+def add_reply(key: str, parent_key: str, kind: str, subject_id: int | None = None, *, broadcast: bool = False,
+              not_before: dt.datetime | None = None) -> bool:
+    """Add a reply in the thread of the message parent_key, in its workspace and channel, in the caller's
+    transaction; True if the parent exists (else nothing is added). An existing key is kept.
+
+    The reply is posted once (sent again only if refreshed), after its parent: its thread_ts is the
+    parent's ts, known at send time. broadcast also shows it in the channel; not_before delays it.
+    """
+    parent = db.session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.org_id, OutboxMessage.workspace_id, OutboxMessage.channel_id,
+                  OutboxMessage.recipient_email).where(OutboxMessage.key == parent_key)).one_or_none()
+    if parent is None:
+        return False
+    now = utcnow()
+    db.session.info[_WAKE_FLAG] = True
+    db.session.execute(insert_ignoring_duplicates(OutboxMessage).values(
+        key=key, org_id=parent.org_id, kind=kind, subject_id=subject_id, workspace_id=parent.workspace_id,
+        channel_id=parent.channel_id, recipient_email=parent.recipient_email, parent_id=parent.id,
+        broadcast=broadcast, state="pending", version=1, sent_version=0, claimed_version=0, attempts=0,
+        ambiguous_posts=0, not_before=not_before or now, created_at=now))
+    return True
+
+
 def refresh_messages(kind: str, subject_id: int) -> int:
     """What a subject's messages show changed: each copy will be updated (latest state wins); returns how many.
 
@@ -183,6 +206,29 @@ def take_slot(message: OutboxMessage, timing: Timing, now: dt.datetime | None = 
     _put_back(message, free_at)
     db.session.commit()
     return free_at
+
+
+def wait_for_parent(message: OutboxMessage, timing: Timing, now: dt.datetime | None = None) -> str | None:
+    """A reply whose parent is not posted yet goes back (no attempt counted, no slot taken) until the parent
+    may be sent, and gives up in words if the parent failed; returns what happened, or None when the parent
+    is posted and message.thread_ts is set (committed)."""
+    now = now or utcnow()
+    parent = db.session.get(OutboxMessage, message.parent_id, populate_existing=True)
+    if parent is not None and parent.message_ts is not None:
+        message.thread_ts = parent.message_ts
+        if message.channel_id is None:  # the parent was a DM, opened when it was sent
+            message.workspace_id, message.channel_id = parent.workspace_id, parent.channel_id
+        db.session.commit()
+        return None
+    if parent is None or parent.state == "failed":
+        why = parent.last_error if parent is not None else "it was deleted"
+        record_failed(message, f"Not posted: the message it replies to could not be posted ({why}).", now)
+        return "parent failed"
+    # In flight or waiting: the reply can't go before the channel's next slot after its parent anyway.
+    _put_back(message, max(parent.not_before, now + _seconds(max(timing.pace, 0.5))))
+    message.attempts = max(0, message.attempts - 1)
+    db.session.commit()
+    return "waiting for its parent"
 
 
 def _put_back(message: OutboxMessage, not_before: dt.datetime) -> None:

@@ -347,6 +347,8 @@ class SandboxEmulator(SlackEmulator):
             parent = message.get("thread_ts")
             if parent and parent != message["ts"] and parent in known:
                 replies.setdefault(parent, []).append(message)
+                if message.get("reply_broadcast"):  # "also sent to the channel"
+                    top.append(message)
             else:
                 top.append(message)
         out = []

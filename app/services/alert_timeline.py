@@ -1,0 +1,46 @@
+"""An alert's timeline: each event (acknowledged, resolved, a ticket...) is a row and a reply in every copy's thread."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Alert, AlertEvent, OutboxMessage, User
+from app.models.types import utcnow
+from app.services.outbox import add_reply, refresh_messages
+
+ALERT_CARD = "alert_card"  # outbox kind: subject is the alert, one copy per channel
+ALERT_REPLY = "alert_reply"  # outbox kind: subject is the AlertEvent, parent an alert_card copy
+
+
+def alert_copy_keys(alert_id: int) -> list[str]:
+    """The outbox keys of every channel copy of an alert's card."""
+    return list(db.session.scalars(sa.select(OutboxMessage.key).where(
+        OutboxMessage.kind == ALERT_CARD, OutboxMessage.subject_id == alert_id).order_by(OutboxMessage.id)))
+
+
+def reply_key(event_id: int, copy_key: str) -> str:
+    """The outbox key of one event's reply in the thread of one copy (one reply per event and copy)."""
+    return f"alert-reply:{event_id}:{copy_key}"
+
+
+def record_event(alert: Alert, event: str, actor: User | None = None, detail: str | None = None,
+                 broadcast: bool = False, not_before: dt.datetime | None = None) -> AlertEvent:
+    """Add the event and, in the caller's transaction, its reply in the thread of every channel copy of the
+    alert (also shown in the channel when broadcast; not before not_before), and refresh every card."""
+    row = AlertEvent(alert_id=alert.id, event=event, actor_id=actor.id if actor else None, detail=detail,
+                     at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    for copy_key in alert_copy_keys(alert.id):
+        add_reply(reply_key(row.id, copy_key), copy_key, ALERT_REPLY, row.id, broadcast=broadcast,
+                  not_before=not_before)
+    refresh_messages(ALERT_CARD, alert.id)
+    return row
+
+
+def alert_events(alert_id: int) -> list[AlertEvent]:
+    """An alert's events, oldest first."""
+    return list(db.session.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id)
+                                   .order_by(AlertEvent.id)))
