@@ -14,7 +14,7 @@ from app.dashboard.auth import role_required
 from app.errors import status_for
 
 from app.integrations import bp
-from app.integrations.forms import ActionForm, AddChannelForm, RouteSeveritiesForm
+from app.integrations.forms import DELIVERY_CHOICES, WEEKDAY_CHOICES, ActionForm, AddChannelForm, RouteSeveritiesForm
 from app.integrations.pending import asked_at, queue_marked, waiting
 from jobs.alerts import refresh_channel_list, send_test_alert
 from app.models import SEVERITIES, SlackWorkspace
@@ -151,7 +151,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         add_form=add_form, edit_id=edit_id, edit_form=edit_form or RouteSeveritiesForm(formdata=None),
         action_form=ActionForm(), poll=poll, meta_refresh=meta_refresh, severities=SEVERITIES,
         workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
-        describe_delivery=describe_delivery,
+        describe_delivery=describe_delivery, delivery_choices=DELIVERY_CHOICES, weekday_choices=WEEKDAY_CHOICES,
     ), status
 
 

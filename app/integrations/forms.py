@@ -57,10 +57,10 @@ class DeliveryFields:
 
     delivery_setting = ("realtime", None, None)
 
-    delivery = SelectField("Delivery", choices=DELIVERY_CHOICES, default="realtime", validate_choice=False)
+    # The page lists DELIVERY_CHOICES and WEEKDAY_CHOICES itself; check_delivery validates what comes back.
+    delivery = SelectField("Delivery", default="realtime", validate_choice=False)
     digest_time = StringField("Digest time", default="09:00", filters=[lambda v: v.strip() if isinstance(v, str) else v])
-    digest_weekday = SelectField("Weekly digest day", choices=WEEKDAY_CHOICES, default=0, coerce=_weekday,
-                                 validate_choice=False)
+    digest_weekday = SelectField("Weekly digest day", default=0, coerce=_weekday, validate_choice=False)
 
     def validate_delivery(self, field):
         from app.services.digests import DigestError, check_delivery
