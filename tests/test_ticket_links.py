@@ -187,7 +187,8 @@ def test_a_jira_status_change_reaches_the_thread_once_and_a_done_ticket_says_so(
     jira_get(http)
     alert = link_by_modal(org, member, jira, slack, signed, run_worker, "OPS-7")
     http.replace(responses.GET, f"{JIRA}/rest/api/3/issue/OPS-7", json=jira_issue(status="Done", category="done"))
-    with time_machine.travel(utcnow() + dt.timedelta(seconds=299), tick=False):
+    due = db.session.scalar(sa.select(Ticket.next_poll_at))
+    with time_machine.travel(due - dt.timedelta(seconds=1), tick=False):
         run_worker()  # not due yet
     assert len(http.calls) == 1
     with time_machine.travel(utcnow() + dt.timedelta(seconds=301), tick=False):
@@ -315,3 +316,24 @@ def test_a_created_ticket_gets_its_status_on_the_card_without_a_thread_message(o
     card, thread = card_and_thread(slack)
     assert f"<{JIRA}/browse/OPS-8|OPS-8> To Do" in dumps(card["blocks"])
     assert thread == [f"🎫 Ticket created by Alice Smith: <{JIRA}/browse/OPS-8|OPS-8>"]
+
+
+@pytest.mark.parametrize("state", [
+    {"values": {LINK_CONNECTOR_BLOCK: ["not", "a", "dict"], LINK_KEY_BLOCK: "OPS-7"}},
+    {"values": {LINK_CONNECTOR_BLOCK: {LINK_CONNECTOR_ACTION: {"selected_option": {"value": "999999"}}}}},
+    {"values": {LINK_CONNECTOR_BLOCK: {LINK_CONNECTOR_ACTION: {"selected_option": "1"}}}},
+    "garbage",
+])
+def test_a_forged_link_submission_is_answered_in_the_modal(org, member, route, jira, slack, signed, http, run_worker,
+                                                           state):
+    alert = fire(org, member)
+    modal = open_link_modal(signed, slack, alert, run_worker)
+    answer = signed.send_form({"payload": json.dumps({
+        "type": "view_submission", "team": {"id": "T0001", "domain": "acme"},
+        "user": {"id": "U0001", "username": "u0001", "name": "u0001", "team_id": "T0001"},
+        "api_app_id": "A0001", "token": "legacy-verification-token", "trigger_id": "1.2",
+        "view": {**modal, "state": state}})})
+    assert answer.status_code == 200
+    assert answer.json == {"response_action": "errors",
+                           "errors": {LINK_CONNECTOR_BLOCK: "Choose one of your active ticketing systems."}}
+    assert len(http.calls) == 0

@@ -165,6 +165,14 @@ def on_acknowledge_submitted(ack: Ack, body: dict, view: dict, context: BoltCont
     ack()
 
 
+def _input(view: dict, block_id: str, action_id: str) -> dict:
+    """What one input of a submitted modal holds ({} when a forged payload holds something else)."""
+    found = view.get("state")
+    for name in ("values", block_id, action_id):
+        found = found.get(name) if isinstance(found, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def _metadata(view: dict) -> dict:
     """A modal's private_metadata (ours: a JSON object), or {} when it is not readable."""
     try:
@@ -205,9 +213,8 @@ def on_link_ticket_submitted(ack: Ack, body: dict, view: dict, context: BoltCont
     """The Link ticket modal was submitted: a key or URL of the chosen connector's form is required (checked
     here); the modal then says it is checking, and a job reads the ticket from the connector."""
     metadata = _metadata(view)
-    values = (view.get("state") or {}).get("values") or {}
-    chosen = ((values.get(LINK_CONNECTOR_BLOCK) or {}).get(LINK_CONNECTOR_ACTION) or {}).get("selected_option") or {}
-    typed = typed_reason(((values.get(LINK_KEY_BLOCK) or {}).get(LINK_KEY_ACTION) or {}).get("value")).strip()
+    chosen = _input(view, LINK_CONNECTOR_BLOCK, LINK_CONNECTOR_ACTION).get("selected_option")
+    typed = typed_reason(_input(view, LINK_KEY_BLOCK, LINK_KEY_ACTION).get("value")).strip()
     workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])
     connector_id = bounded_int(chosen.get("value") if isinstance(chosen, dict) else None, 1, PG_INT_MAX)
     connector = db.session.get(ItsmConnector, connector_id) if connector_id else None
