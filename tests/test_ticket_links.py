@@ -337,3 +337,18 @@ def test_a_forged_link_submission_is_answered_in_the_modal(org, member, route, j
     assert answer.json == {"response_action": "errors",
                            "errors": {LINK_CONNECTOR_BLOCK: "Choose one of your active ticketing systems."}}
     assert len(http.calls) == 0
+
+
+@pytest.mark.parametrize("kind, base, typed, key", [
+    ("jira_cloud", JIRA, "ops-7", "OPS-7"),
+    ("jira_cloud", JIRA, f"{JIRA}/browse/OPS-7", "OPS-7"),
+    ("jira_cloud", JIRA, f"{JIRA}/jira/software/projects/OPS/boards/1?selectedIssue=OPS-7", "OPS-7"),
+    ("servicenow", SN, "inc0010042", "INC0010042"),
+    ("servicenow", SN, SYS_ID, SYS_ID),
+    ("servicenow", SN, f"{SN}/nav_to.do?uri=incident.do%3Fsys_id%3D{SYS_ID}", SYS_ID),
+    ("servicenow", SN, f"{SN}/incident.do?sysparm_query=number=INC0010042", "INC0010042"),
+])
+def test_keys_and_links_people_paste_are_understood(kind, base, typed, key):
+    from app.services.tickets import ticket_key_from
+
+    assert ticket_key_from(ItsmConnector(kind=kind, name="", base_url=base), typed) == key

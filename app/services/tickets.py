@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import unquote, urlparse
 
 import sqlalchemy as sa
 from flask import current_app
@@ -42,8 +42,8 @@ def ticket_key_from(connector: ItsmConnector, typed: str) -> str:
     """
     text = (typed or "").strip()[:MAX_KEY_INPUT]
     jira = connector.kind.startswith("jira")
-    example = "OPS-123 or https://acme.atlassian.net/browse/OPS-123" if jira else \
-        "INC0010002 or the incident's URL"
+    base = (connector.base_url or "").rstrip("/")
+    example = f"OPS-123 or {base}/browse/OPS-123" if jira else "INC0010002 or the incident's URL"
     if not text:
         raise TicketError(f"Enter the ticket's key or URL, such as {example}.")
     if text.startswith(("https://", "http://")):
@@ -65,22 +65,17 @@ def ticket_key_from(connector: ItsmConnector, typed: str) -> str:
 
 
 def _key_in_url(url: str, jira: bool) -> str | None:
+    """The issue key in a Jira link (/browse/OPS-1, ?selectedIssue=OPS-1), or the sys_id or number in a
+    ServiceNow link (also inside nav_to.do?uri=…, encoded once or twice)."""
     decoded = unquote(unquote(url))
     if jira:
-        for candidate in re.findall(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+", urlparse(decoded).path + "?"
-                                    + urlparse(decoded).query):
+        parts = urlparse(decoded)
+        for candidate in re.findall(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+", f"{parts.path}?{parts.query}"):
             if ISSUE_KEY.fullmatch(candidate.upper()):
                 return candidate.upper()
         return None
-    query = parse_qs(urlparse(decoded).query)
-    for text in [decoded, *(v for values in query.values() for v in values)]:
-        sys_id = re.search(r"sys_id=([0-9a-f]{32})", text)
-        if sys_id:
-            return sys_id.group(1)
-        number = re.search(r"number=([A-Z]{2,10}[0-9]{4,20})", text)
-        if number:
-            return number.group(1)
-    return None
+    found = re.search(r"sys_id=([0-9a-f]{32})", decoded) or re.search(r"number=([A-Z]{2,10}[0-9]{4,20})", decoded)
+    return found.group(1) if found else None
 
 
 def _poll_seconds(closed: bool) -> int:
