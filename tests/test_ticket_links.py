@@ -352,3 +352,35 @@ def test_keys_and_links_people_paste_are_understood(kind, base, typed, key):
     from app.services.tickets import ticket_key_from
 
     assert ticket_key_from(ItsmConnector(kind=kind, name="", base_url=base), typed) == key
+
+
+def test_linking_a_second_ticket_in_the_same_connector_is_refused_in_the_modal(org, member, route, jira, slack,
+                                                                               signed, http, run_worker):
+    jira_get(http)
+    jira_get(http, jira_issue("OPS-8", issue_id="10008"), key="OPS-8")
+    alert = fire(org, member)
+    first = open_link_modal(signed, slack, alert, run_worker)
+    # Both submissions were made from modals opened before either was linked (two people at once).
+    signed.action(LINK_TICKET, alert_button_value(alert.id), user_id="U0001", response_url=slack.response_url("l2"))
+    run_worker()
+    second = [m for m in slack.modals() if m["id"] != first["id"]][0]
+    signed.view_submission(first, link_values(jira, "OPS-7"), user_id="U0001")
+    run_worker()
+    signed.view_submission(second, link_values(jira, "OPS-8"), user_id="U0001")
+    run_worker()
+    shown = {m["id"]: dumps(m) for m in slack.modals()}
+    assert "Linked <https://acme.atlassian.net/browse/OPS-7|OPS-7>" in shown[first["id"]]
+    assert "This alert already has OPS-7 in Jira." in shown[second["id"]]
+    assert db.session.scalars(sa.select(Ticket.external_key)).all() == ["OPS-7"]
+
+
+def test_a_deactivated_connector_stops_being_read_for_a_while(org, member, route, jira, slack, signed, http,
+                                                              run_worker):
+    jira_get(http)
+    link_by_modal(org, member, jira, slack, signed, run_worker, "OPS-7")
+    jira.active = False
+    db.session.commit()
+    with time_machine.travel(utcnow() + dt.timedelta(seconds=301), tick=False):
+        run_worker()
+        later = fresh(db.session.scalar(sa.select(Ticket))).next_poll_at - utcnow()
+    assert len(http.calls) == 1 and later == dt.timedelta(hours=1)
