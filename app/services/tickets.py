@@ -16,10 +16,9 @@ from app.itsm.jira import ISSUE_KEY
 from app.itsm.servicenow import INCIDENT_NUMBER, SYS_ID
 from app.models import Alert, ItsmConnector, Ticket, User
 from app.models.types import utcnow
+from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.errors import CONFLICT, DomainError
 from app.services.outbox import refresh_messages
-
-ALERT_CARD = "alert_card"  # (app.services.alerts.ALERT_CARD; that module imports this one)
 # A claimed poll is left to its job this long; a poll whose job was lost is taken again after it.
 POLL_CLAIM = dt.timedelta(minutes=2)
 MAX_POLL_BACKOFF = dt.timedelta(hours=6)
@@ -105,8 +104,8 @@ def link_ticket(alert: Alert, connector: ItsmConnector, found: TicketStatus, use
         db.session.rollback()
         raise TicketError(f"This alert got a {connector_label(connector)} ticket meanwhile; see its card.",
                           CONFLICT) from None
-    refresh_messages(ALERT_CARD, alert.id)
-    announce(alert, "ticket_linked", f"{found.ref.key} ({found.status})", actor=user)
+    # Every channel copy shows the ticket and says so in its thread, committed with the link.
+    record_event(alert, "ticket_linked", user, f"<{found.ref.url}|{found.ref.key}> ({found.status})")
     db.session.commit()
     return ticket
 
@@ -162,9 +161,12 @@ def record_status(ticket: Ticket, found: TicketStatus, now: dt.datetime | None =
         next_poll_at=None if done else now + dt.timedelta(seconds=_poll_seconds(found.closed)))
         .execution_options(synchronize_session=False))
     if changed and alert is not None:
-        refresh_messages(ALERT_CARD, alert.id)
-        if previous is not None:  # the first reading of a created ticket is no news
-            announce(alert, "ticket_status", f"{ticket.external_key} is now {status}")
+        if previous is None:  # the first reading of a created ticket is no news: the cards just show it
+            refresh_messages(ALERT_CARD, alert.id)
+        else:
+            record_event(alert, "ticket_status", None, f"{ticket.external_key} is now {status}"
+                         + (" — the ticket is closed; resolve the alert if the work is done." if found.closed
+                            else ""))
     db.session.commit()
     db.session.refresh(ticket)
     return changed and previous is not None
@@ -206,11 +208,3 @@ def carry_over_tickets(alert: Alert) -> int:
                               last_polled_at=old.last_polled_at, next_poll_at=now, created_at=now))
     return len(seen)
 
-
-def announce(alert: Alert, event: str, detail: str, actor: User | None = None) -> None:
-    """Tell the alert's channel threads about a ticket event (helper 14a's alert timeline, when present)."""
-    try:
-        from app.services.alert_timeline import record_event
-    except ImportError:  # the timeline is not merged yet: the card's refresh is the only sign
-        return
-    record_event(alert, event, actor=actor, detail=detail)
