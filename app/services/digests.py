@@ -58,10 +58,6 @@ class DigestSchedule:
         """The end of the period starting at start."""
         return self._at(start.astimezone(zone(self.tz)).date() + dt.timedelta(days=self._days))
 
-    def next_end(self, now: dt.datetime) -> dt.datetime:
-        """The next digest time after now."""
-        return self.end_of(self.latest_end(now))
-
     @property
     def _days(self) -> int:
         return 7 if self.delivery == "weekly" else 1
@@ -169,12 +165,6 @@ def write_due_digests(now: dt.datetime | None = None) -> int:
             written += 1
         db.session.commit()
     return written
-
-
-def next_digest_at(now: dt.datetime | None = None) -> dt.datetime | None:
-    """The next time a digest falls due, for the scheduler's sleep."""
-    now = now or utcnow()
-    return min((schedule_for(route, tz).next_end(now) for route, tz in _digest_routes()), default=None)
 
 
 @dataclass(frozen=True)

@@ -137,11 +137,6 @@ def release_polls(ticket_ids: list[int]) -> None:
         db.session.commit()
 
 
-def next_poll_at() -> dt.datetime | None:
-    """When the next ticket is due to be polled."""
-    return db.session.scalar(sa.select(sa.func.min(Ticket.next_poll_at)).where(Ticket.state == "created"))
-
-
 def record_status(ticket: Ticket, found: TicketStatus, now: dt.datetime | None = None) -> bool:
     """The connector answered: keep the status, schedule the next poll, and when it changed (once, however
     many polls race) refresh the cards and tell the alert's thread. Committed; True when it changed."""
