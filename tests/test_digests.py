@@ -128,6 +128,7 @@ def test_two_workers_post_a_period_digest_once(app, paris, member, channels, sla
     wednesday, thursday = slack.messages("C1")
     assert wednesday["text"] == "Daily alert digest — #security-incidents: 1 alert, 1 still open"
     assert thursday["text"] == "Daily alert digest — #security-incidents: no alerts"
+    assert "No critical alerts fired in this period." in text_of(thursday)
     assert [m.key.rsplit(":", 2)[0] for m in digests()] == [f"digest:{m.route_id}" for m in digests()]
     assert len({m.key for m in digests()}) == 2
 

@@ -183,7 +183,7 @@ def link_by_modal(org, member, connector, slack, signed, run_worker, typed, dedu
 
 
 def test_a_jira_status_change_reaches_the_thread_once_and_a_done_ticket_says_so(org, member, route, jira, slack,
-                                                                                  signed, http, run_worker):
+                                                                                  signed, http, run_worker, api):
     jira_get(http)
     alert = link_by_modal(org, member, jira, slack, signed, run_worker, "OPS-7")
     http.replace(responses.GET, f"{JIRA}/rest/api/3/issue/OPS-7", json=jira_issue(status="Done", category="done"))
@@ -203,6 +203,9 @@ def test_a_jira_status_change_reaches_the_thread_once_and_a_done_ticket_says_so(
     assert f"<{JIRA}/browse/OPS-7|OPS-7> ✅ Done" in dumps(card["blocks"])
     assert fresh(db.session.scalar(sa.select(Ticket))).status_category == "closed"
     assert fresh(alert).status == "open"  # a ticket closing never changes the alert by itself
+    [listed] = api("get", "/alerts").json["alerts"]
+    assert listed["tickets"] == [{"key": "OPS-7", "url": f"{JIRA}/browse/OPS-7", "status": "Done", "closed": True,
+                                  "linked": True}]
 
 
 def test_a_servicenow_incident_is_linked_by_number_and_its_state_followed(org, member, route, servicenow, slack,

@@ -18,6 +18,7 @@ from app.models import Alert, ItsmConnector, Ticket, User
 from app.models.types import utcnow
 from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.errors import CONFLICT, DomainError
+from app.services.home import refresh_homes
 from app.services.outbox import refresh_messages
 # A claimed poll is left to its job this long; a poll whose job was lost is taken again after it.
 POLL_CLAIM = dt.timedelta(minutes=2)
@@ -106,6 +107,7 @@ def link_ticket(alert: Alert, connector: ItsmConnector, found: TicketStatus, use
                           CONFLICT) from None
     # Every channel copy shows the ticket and says so in its thread, committed with the link.
     record_event(alert, "ticket_linked", user, f"<{found.ref.url}|{found.ref.key}> ({found.status})")
+    refresh_homes(alert.org_id)
     db.session.commit()
     return ticket
 
@@ -156,6 +158,7 @@ def record_status(ticket: Ticket, found: TicketStatus, now: dt.datetime | None =
         next_poll_at=None if done else now + dt.timedelta(seconds=_poll_seconds(found.closed)))
         .execution_options(synchronize_session=False))
     if changed and alert is not None:
+        refresh_homes(alert.org_id)  # the Home tabs show tickets on the open alerts
         if previous is None:  # the first reading of a created ticket is no news: the cards just show it
             refresh_messages(ALERT_CARD, alert.id)
         else:

@@ -22,7 +22,9 @@ def render_digest(content: DigestContent, tz: str) -> Message:
     title = f"{kind} alert digest — #{channel}"
     period = f"{when(content.start, tz)} – {when(content.end, tz)}"
     if not content.total:
-        text = f"No {', '.join(content.route.severity_list)} alerts fired in this period."
+        severities = content.route.severity_list
+        words = severities[0] if len(severities) == 1 else ", ".join(severities[:-1]) + " or " + severities[-1]
+        text = f"No {words} alerts fired in this period."
         return _message(f"{title}: no alerts", [header(title), context(period), section(text)])
     severities = " · ".join(f"{SEVERITY_EMOJI[s]} {n} {s}" for s, n in content.by_severity.items())
     statuses = " · ".join(f"{n} {STATUS_WORDS.get(s, s)}" for s, n in sorted(content.by_status.items()))
