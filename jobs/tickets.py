@@ -19,7 +19,7 @@ from app.services.home import refresh_homes
 from app.services.tickets import TicketError, link_ticket, start_polling
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_alert_button
-from app.slack.blocks.format import when
+from app.slack.blocks.format import plain, when
 from app.slack.blocks.modals import render_link_progress, render_link_ticket_modal
 from app.slack.client.respond import post_response, post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
@@ -174,8 +174,8 @@ def link_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, re
             _show(workspace_id, view_id, render_link_ticket_modal(alert, connectors, metadata, problem, typed,
                                                                   connector_id))
         return f"not linked: {problem}"
-    words = f"✅ Linked <{ticket.url}|{ticket.external_key}> ({ticket.status}) to this alert. Its cards show it, " \
-            "and Toktra keeps its status current."
+    words = (f"✅ Linked <{ticket.url}|{plain(ticket.external_key)}> ({plain(ticket.status)}) to this alert. "
+             "Its cards show it, and Toktra keeps its status current.")
     _show(workspace_id, view_id, render_link_progress(alert, words, done=True))
     return f"linked {ticket.external_key}"
 

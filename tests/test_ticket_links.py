@@ -311,8 +311,8 @@ def test_a_created_ticket_gets_its_status_on_the_card_without_a_thread_message(o
                                                                                 signed, http, run_worker):
     alert = fire(org, member)
     run_worker()
-    http.post(f"{JIRA}/rest/api/3/issue", json={"id": "10008", "key": "OPS-8", "self": f"{JIRA}/rest/api/3/issue/10008"},
-              status=201)
+    http.post(f"{JIRA}/rest/api/3/issue", status=201,
+              json={"id": "10008", "key": "OPS-8", "self": f"{JIRA}/rest/api/3/issue/10008"})
     jira_get(http, jira_issue("OPS-8", "To Do", "new", "10008"), key="OPS-8")
     signed.action(CREATE_TICKET, alert_button_value(alert.id), user_id="U0001", response_url=slack.response_url("t"))
     run_worker()
@@ -387,3 +387,15 @@ def test_a_deactivated_connector_stops_being_read_for_a_while(org, member, route
         run_worker()
         later = fresh(db.session.scalar(sa.select(Ticket))).next_poll_at - utcnow()
     assert len(http.calls) == 1 and later == dt.timedelta(hours=1)
+
+
+def test_a_status_name_from_the_connector_cannot_mention_the_channel(org, member, route, jira, slack, signed, http,
+                                                                     run_worker):
+    jira_get(http)
+    link_by_modal(org, member, jira, slack, signed, run_worker, "OPS-7")
+    http.replace(responses.GET, f"{JIRA}/rest/api/3/issue/OPS-7", json=jira_issue(status="<!channel> look"))
+    with time_machine.travel(utcnow() + dt.timedelta(seconds=301), tick=False):
+        run_worker()
+    card, thread = card_and_thread(slack)
+    assert thread[1] == "🎫 Ticket updated: OPS-7 is now &lt;!channel&gt; look"
+    assert "<!channel>" not in dumps(card["blocks"]) and "&lt;!channel&gt; look" in dumps(card["blocks"])

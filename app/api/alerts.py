@@ -114,7 +114,8 @@ def post_alert_channel(body: AlertChannelIn):
 
 @bp.put("/alert-channels/<int:route_id>")
 @api_key_required
-@operation("Change a channel's severities or delivery (real time, daily or weekly digest)", {200: (AlertChannel, "The updated route")}, body=SeveritiesIn)
+@operation("Change a channel's severities or delivery (real time, daily or weekly digest)",
+           {200: (AlertChannel, "The updated route")}, body=SeveritiesIn)
 def put_alert_channel(route_id: int, body: SeveritiesIn):
     """Change which severities a channel receives."""
     route = get_route(g.org.id, route_id) if route_id <= MAX_ID else None

@@ -59,7 +59,8 @@ class DeliveryFields:
 
     # The page lists DELIVERY_CHOICES and WEEKDAY_CHOICES itself; check_delivery validates what comes back.
     delivery = SelectField("Delivery", default="realtime", validate_choice=False)
-    digest_time = StringField("Digest time", default="09:00", filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    digest_time = StringField("Digest time", default="09:00",
+                              filters=[lambda v: v.strip() if isinstance(v, str) else v])
     digest_weekday = SelectField("Weekly digest day", default=0, coerce=_weekday, validate_choice=False)
 
     def validate_delivery(self, field):

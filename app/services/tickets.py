@@ -19,6 +19,7 @@ from app.models.types import utcnow
 from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.errors import CONFLICT, DomainError
 from app.services.home import refresh_homes
+from app.slack.blocks.format import plain
 from app.services.outbox import refresh_messages
 # A claimed poll is left to its job this long; a poll whose job was lost is taken again after it.
 POLL_CLAIM = dt.timedelta(minutes=2)
@@ -106,7 +107,7 @@ def link_ticket(alert: Alert, connector: ItsmConnector, found: TicketStatus, use
         raise TicketError(f"This alert got a {connector_label(connector)} ticket meanwhile; see its card.",
                           CONFLICT) from None
     # Every channel copy shows the ticket and says so in its thread, committed with the link.
-    record_event(alert, "ticket_linked", user, f"<{found.ref.url}|{found.ref.key}> ({found.status})")
+    record_event(alert, "ticket_linked", user, f"<{found.ref.url}|{plain(found.ref.key)}> ({plain(found.status)})")
     refresh_homes(alert.org_id)
     db.session.commit()
     return ticket
@@ -162,7 +163,7 @@ def record_status(ticket: Ticket, found: TicketStatus, now: dt.datetime | None =
         if previous is None:  # the first reading of a created ticket is no news: the cards just show it
             refresh_messages(ALERT_CARD, alert.id)
         else:
-            record_event(alert, "ticket_status", None, f"{ticket.external_key} is now {status}"
+            record_event(alert, "ticket_status", None, f"{plain(ticket.external_key)} is now {plain(status)}"
                          + (" — the ticket is closed; resolve the alert if the work is done." if found.closed
                             else ""))
     db.session.commit()

@@ -24,6 +24,7 @@ from app.slack.blocks.format import (
     SECTION_TEXT_LIMIT,
     clip,
     dollars,
+    plain,
     tokens,
     slack_time,
     whole_dollars,
@@ -190,9 +191,9 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
 
 def ticket_fact(ticket) -> str:
     """Ticket: OPS-123 (linked to its page) and its status as last read, ✅ when the ticket is done."""
-    fact = f"Ticket: <{ticket.url}|{clip(ticket.external_key or '', 100)}>"
-    if ticket.status:
-        fact += f" {'✅ ' if ticket.closed else ''}{clip(ticket.status, 100)}"
+    fact = f"Ticket: <{ticket.url}|{plain(clip(ticket.external_key or '', 100))}>"
+    if ticket.status:  # the connector's words: never a link or a mention
+        fact += f" {'✅ ' if ticket.closed else ''}{plain(clip(ticket.status, 100))}"
     return fact
 
 

@@ -6,7 +6,7 @@ from slack_sdk.models.blocks import ButtonElement, DividerBlock, MarkdownTextObj
 from app.services.digests import DigestContent
 from app.slack.actions import ACKNOWLEDGE_ALERT, alert_button_value
 from app.slack.blocks.cards import SEVERITY_EMOJI, Message, _message, context, header, section
-from app.slack.blocks.format import SECTION_TEXT_LIMIT, clip, slack_time, when
+from app.slack.blocks.format import SECTION_TEXT_LIMIT, clip, plain, slack_time, when
 
 STATUS_WORDS = {"open": "open", "acknowledged": "acknowledged", "resolved": "resolved", "snoozed": "snoozed"}
 
@@ -36,9 +36,9 @@ def render_digest(content: DigestContent, tz: str) -> Message:
         more = f" (the {shown} most severe of {still_open})" if still_open > shown else ""
         blocks += [DividerBlock(), section(f"*Still open*{more}")]
         for alert in content.top_open:
-            person = f" · {alert.subject_user.name}" if alert.subject_user else ""
-            line = (f"{SEVERITY_EMOJI[alert.severity]} *{clip(alert.policy, 200)}* — {clip(alert.title, 300)}\n"
-                    f"Fired {slack_time(alert.fired_at, tz)}{person}")
+            person = f" · {plain(alert.subject_user.name)}" if alert.subject_user else ""
+            line = (f"{SEVERITY_EMOJI[alert.severity]} *{plain(clip(alert.policy, 200))}* — "
+                    f"{plain(clip(alert.title, 300))}\nFired {slack_time(alert.fired_at, tz)}{person}")
             blocks.append(SectionBlock(
                 block_id=f"digest-alert-{alert.id}", text=MarkdownTextObject(text=clip(line, SECTION_TEXT_LIMIT)),
                 accessory=ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT,

@@ -48,6 +48,11 @@ ECHO_LIMIT = 80  # how much of a user's own input we quote back to them
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
+def plain(text: str) -> str:
+    """Text from people or the API, escaped for mrkdwn so it can't become a link or a mention (<!channel>)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def clip(text: str, limit: int) -> str:
     """text cut to at most limit characters, ending in … when it was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
