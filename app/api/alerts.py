@@ -103,7 +103,7 @@ def post_alert_channel(body: AlertChannelIn):
         workspace = pick_workspace(g.org, body.team_id)
         delivery = check_delivery(body.delivery, body.digest_time, body.digest_weekday)
         channel_id, channel_name = _resolve_channel(workspace, body)
-        route = add_route(workspace, channel_id, channel_name, body.severities, delivery)
+        route = add_route(workspace, channel_id, channel_name, body.severities, delivery=delivery)
     except (RouteError, DigestError) as exc:
         response, status = error_response(status_for(exc), str(exc))
         if status == 503:
@@ -127,7 +127,7 @@ def put_alert_channel(route_id: int, body: SeveritiesIn):
             delivery = check_delivery(body.delivery or route.delivery,
                                       body.digest_time if body.digest_time is not None else route.digest_time,
                                       body.digest_weekday if body.digest_weekday is not None else route.digest_weekday)
-        update_route(route, body.severities, delivery)
+        update_route(route, body.severities, delivery=delivery)
     except (RouteError, DigestError) as exc:
         return error_response(status_for(exc), str(exc))
     return jsonify(route_json(route))

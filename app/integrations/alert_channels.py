@@ -190,7 +190,7 @@ def alert_channel_add():
     severities = form.severities.data
     ordered = [s for s in SEVERITIES if s in severities]
     try:
-        add_route(workspace, channel["id"], channel["name"], ordered, form.delivery_setting)
+        add_route(workspace, channel["id"], channel["name"], ordered, delivery=form.delivery_setting)
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]
@@ -247,7 +247,7 @@ def alert_channel_update(route_id: int):
     if not form.validate_on_submit():
         return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
     ordered = [s for s in SEVERITIES if s in form.severities.data]
-    update_route(route, ordered, form.delivery_setting)
+    update_route(route, ordered, delivery=form.delivery_setting)
     flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts"
           f"{_how(form.delivery_setting)}.", "success")
     return redirect(url_for("integrations.alert_channels"), 303)

@@ -68,7 +68,7 @@ def get_route(org_id: int, route_id: int) -> AlertChannelRoute | None:
     return route if route is not None and route.workspace.org_id == org_id else None
 
 
-def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str],
+def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str], *,
               delivery: tuple[str, str | None, int | None] = ("realtime", None, None)) -> AlertChannelRoute:
     """Route severities to a channel, in real time or as a digest (check_delivery's answer); routing starts
     with the next alert."""
@@ -84,7 +84,7 @@ def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, sev
     return route
 
 
-def update_route(route: AlertChannelRoute, severities: list[str] | None,
+def update_route(route: AlertChannelRoute, severities: list[str] | None, *,
                  delivery: tuple[str, str | None, int | None] | None = None) -> None:
     """Change which severities a channel receives and how (check_delivery's answer); None keeps what it was."""
     if severities is not None:
