@@ -98,7 +98,8 @@ class SlackSender:
                response_url: str | None = None, channel_id: str = "C0001",
                message_ts: str = "1700000000.000100", is_ephemeral: bool = False, action_ts: str | None = None,
                state: dict | None = None, block_id: str = "b", message: dict | None = None,
-               channel_name: str = "alerts", trigger_id: str | None = None, **options):
+               channel_name: str = "alerts", trigger_id: str | None = None, selected_option: dict | None = None,
+               **options):
         """Send a block_actions click on a button, as Slack does (form field `payload`).
 
         message is the clicked message as Slack includes it (not for ephemeral messages).
@@ -118,12 +119,22 @@ class SlackSender:
             "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
                          "action_ts": action_ts or f"{time.time():.6f}"}],
         }
+        if selected_option is not None:  # an overflow menu: the chosen option instead of a value
+            payload["actions"][0] = {"action_id": action_id, "block_id": block_id, "type": "overflow",
+                                     "selected_option": selected_option,
+                                     "action_ts": payload["actions"][0]["action_ts"]}
         if state is not None:  # values typed into the message's input blocks
             payload["state"] = {"values": state}
         return self.send_form({"payload": json.dumps(payload)}, **options)
 
+    def choose(self, action_id: str, option: dict, **kwargs):
+        """Choose an option of an overflow menu (e.g. Snooze on an alert card), as Slack sends it: option is the
+        menu's option as the app sent it ({"text": ..., "value": ...}); the other arguments are action()'s."""
+        return self.action(action_id, selected_option=option, **kwargs)
+
     def view_action(self, action_id: str, value: str, view: dict, user_id: str = "U0001", team_id: str = "T0001",
-                    block_id: str = "b", state: dict | None = None, trigger_id: str | None = None, **options):
+                    block_id: str = "b", state: dict | None = None, trigger_id: str | None = None,
+                    selected_option: dict | None = None, **options):
         """A click on a button of a view (the App Home tab): block_actions with a view container and no response_url."""
         payload = {
             "type": "block_actions",
@@ -137,6 +148,10 @@ class SlackSender:
             "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
                          "action_ts": f"{time.time():.6f}"}],
         }
+        if selected_option is not None:  # an overflow menu of the view
+            payload["actions"][0] = {"action_id": action_id, "block_id": block_id, "type": "overflow",
+                                     "selected_option": selected_option,
+                                     "action_ts": payload["actions"][0]["action_ts"]}
         return self.send_form({"payload": json.dumps(payload)}, **options)
 
     def view_submission(self, view: dict, values: dict, user_id: str = "U0001", team_id: str = "T0001",

@@ -1,4 +1,4 @@
-"""Alert jobs: Acknowledge clicked in Slack, test messages to a channel, the channel list."""
+"""Alert jobs: Acknowledge, Resolve, Reopen and Snooze clicked in Slack, test messages to a channel, the channel list."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,11 @@ import logging
 from app.extensions import db
 from app.models import AlertChannelRoute, Organization, SlackWorkspace
 from app.models.types import utcnow
+from app.services.alert_lifecycle import SNOOZE_CHOICES, reopen_alert, resolve_alert, snooze_alert
 from app.services.alerts import ACK_REASONS, acknowledge_alert, has_active_itsm, recent_alerts
+from app.services.errors import DomainError
 from app.slack.blocks import cards
-from app.slack.actions import INVALID_BUTTON, AlertButton, parse_alert_button
+from app.slack.actions import INVALID_BUTTON, AlertButton, parse_alert_button, parse_snooze_choice
 from app.slack.arguments import ArgumentError, parse_alerts_args
 from app.slack.client.channels import channel_types, store_channels
 from app.slack.blocks.format import slack_time
@@ -55,7 +57,9 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
 
 
 def already_acknowledged(alert, org: Organization) -> str:
-    """What a late clicker is told."""
+    """What a late clicker is told (resolved meanwhile, or acknowledged by whom and when)."""
+    if alert.status == "resolved":
+        return resolved_words(alert, org)
     by = alert.acknowledged_by.name if alert.acknowledged_by else "someone"
     return f"This alert was already acknowledged by {by} at {slack_time(alert.acknowledged_at, org.timezone)}."
 
@@ -67,7 +71,7 @@ def _replace_alert_list(org: Organization, response_url: str, button: AlertButto
         query = parse_alerts_args(query_text)
     except ArgumentError:
         return
-    alerts = recent_alerts(org, query.severity, query.limit, with_tickets=True)
+    alerts = recent_alerts(org, query.severity, query.limit, query.statuses, with_tickets=True)
     heading = f"*Recent alerts for {org.name}* — updated"
     pages = cards.render_alert_list(alerts, org.timezone, has_active_itsm(org), heading, query_text)
     page = button.page
@@ -118,3 +122,85 @@ def refresh_channel_list(workspace_id: int, cursor: str = "", found: str = "[]")
             break
     store_channels(workspace_id, channels)
     return len(channels)
+
+
+def _clicked(workspace_id: int, value: str, slack_user_id: str, response_url: str):
+    """(workspace, verified Toktra user, button) behind an alert card's click, or why not (the clicker is told)."""
+    workspace = db.session.get(SlackWorkspace, workspace_id)
+    if workspace is None or not workspace.active:
+        return "workspace gone"
+    user = acting_user(workspace, slack_user_id, response_url)
+    if user is None:
+        return "no account"
+    button = parse_alert_button(value)
+    if button is None:
+        post_response(response_url, *cards.notice(INVALID_BUTTON))
+        return "invalid button"
+    return workspace, user, button
+
+
+def _answer(workspace, response_url: str, button: AlertButton, is_ephemeral: bool, alert, won: bool,
+            refused: str) -> str:
+    """Tell a late clicker what already happened, or re-render the list the click came from."""
+    if alert is None:
+        post_response_if_alive(response_url, *cards.notice("This alert no longer exists in Toktra."))
+        return "missing"
+    if not won:
+        post_response_if_alive(response_url, *cards.notice(refused))
+        return "unchanged"
+    if is_ephemeral:
+        _replace_alert_list(workspace.organization, response_url, button)
+    return "done"
+
+
+def resolved_words(alert, org: Organization) -> str:
+    """What someone resolving a resolved alert is told."""
+    by = alert.resolved_by.name if alert.resolved_by else "Toktra"
+    return f"This alert was already resolved by {by} at {slack_time(alert.resolved_at, org.timezone)}."
+
+
+@reschedule_on_rate_limit
+def resolve_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                       is_ephemeral: bool = False) -> str:
+    """Resolve an alert for the verified Slack user; every copy and its thread say so."""
+    clicked = _clicked(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    workspace, user, button = clicked
+    won, alert = resolve_alert(button.alert_id, user.org_id, user)
+    refused = resolved_words(alert, workspace.organization) if alert is not None else ""
+    return _answer(workspace, response_url, button, is_ephemeral, alert, won, refused)
+
+
+@reschedule_on_rate_limit
+def reopen_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                      is_ephemeral: bool = False) -> str:
+    """Reopen a resolved alert for the verified Slack user."""
+    clicked = _clicked(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    workspace, user, button = clicked
+    try:
+        won, alert = reopen_alert(button.alert_id, user)
+    except DomainError as exc:
+        post_response_if_alive(response_url, *cards.notice(str(exc)))
+        return "refused"
+    refused = f"This alert is not resolved (it is {alert.status})." if alert is not None else ""
+    return _answer(workspace, response_url, button, is_ephemeral, alert, won, refused)
+
+
+@reschedule_on_rate_limit
+def snooze_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                      is_ephemeral: bool = False) -> str:
+    """Snooze an alert for the verified Slack user for the duration chosen in the card's menu."""
+    clicked = _clicked(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    workspace, user, button = clicked
+    choice = parse_snooze_choice(value)
+    if choice not in SNOOZE_CHOICES:
+        post_response(response_url, *cards.notice(INVALID_BUTTON))
+        return "invalid button"
+    won, alert = snooze_alert(button.alert_id, user, choice)
+    return _answer(workspace, response_url, button, is_ephemeral, alert, won,
+                   "This alert is resolved, so there is nothing to snooze; reopen it first.")

@@ -21,6 +21,7 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
+from app.services.alert_lifecycle import ALERT_REMINDER, ALERT_UNSNOOZE, reminder_due, unsnooze_due
 from app.services.alert_timeline import ALERT_REPLY
 from app.services.home import HOME_VIEW
 from app.services.home_content import home_content
@@ -34,7 +35,7 @@ from app.slack.blocks.digests import render_digest
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
-from app.slack.blocks.alert_replies import render_alert_reply
+from app.slack.blocks.alert_replies import render_alert_reply, render_reminder, render_unsnooze
 from app.slack.blocks.messages import render_mention_help
 from app.slack.blocks.reimbursement_cards import render_decided_dm, render_employee_notice, render_request_dm
 from app.slack.client.web import (
@@ -73,6 +74,20 @@ def _render_alert_reply(message: OutboxMessage, client: WorkspaceClient) -> tupl
     if event is None:
         raise _Undeliverable("The alert was deleted.")
     return render_alert_reply(event, event.alert)
+
+
+def _render_unsnooze(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    event = db.session.get(AlertEvent, message.subject_id)
+    if event is None:
+        raise _Undeliverable("The alert was deleted.")
+    return render_unsnooze(event.alert, db.session.get(Organization, event.alert.org_id).timezone)
+
+
+def _render_reminder(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    alert = db.session.get(Alert, message.subject_id)
+    if alert is None:
+        raise _Undeliverable("The alert was deleted.")
+    return render_reminder(alert, db.session.get(Organization, alert.org_id).timezone)
 
 
 def _render_reimbursement(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
@@ -132,15 +147,23 @@ def _publish_view(client: WorkspaceClient, message: OutboxMessage, view: dict):
 
 @dataclass(frozen=True)
 class Sender:
-    """How one kind of outbox message is rendered from its subject's current state, and sent."""
+    """How one kind of outbox message is rendered from its subject's current state, and sent.
+
+    check, when given, runs before each attempt to post: it says why the message no longer applies (it is
+    then skipped, never sent), or returns None and may write what follows it (the next reminder) in the
+    transaction that takes the channel's turn; it must be idempotent (outbox keys make writes so).
+    """
 
     render: Callable[[OutboxMessage, WorkspaceClient], object]
     send: Callable[[WorkspaceClient, OutboxMessage, object], object]
+    check: Callable[[OutboxMessage], str | None] | None = None
 
 
 SENDERS = {
     ALERT_CARD: Sender(_render_alert_card, _post_or_update),
     ALERT_REPLY: Sender(_render_alert_reply, _post_or_update),
+    ALERT_UNSNOOZE: Sender(_render_unsnooze, _post_or_update, lambda m: unsnooze_due(m, utcnow())),
+    ALERT_REMINDER: Sender(_render_reminder, _post_or_update, lambda m: reminder_due(m, utcnow())),
     REQUEST_DM: Sender(_render_reimbursement, _post_or_update),
     EMPLOYEE_NOTICE: Sender(_render_reimbursement, _post_or_update),
     MENTION_REPLY: Sender(_render_mention_reply, _post_or_update),
@@ -186,6 +209,10 @@ def deliver(message_id: int) -> str:
         sender = SENDERS.get(message.kind)
         if sender is None:
             raise _Undeliverable(f"unknown message kind {message.kind}")
+        why_not = sender.check(message) if sender.check is not None and message.message_ts is None else None
+        if why_not:
+            outbox.record_skipped(message, why_not)
+            return f"skipped: {why_not}"
         if message.parent_id is not None and message.message_ts is None:
             waiting = outbox.wait_for_parent(message, timing)  # a thread reply needs its parent's ts
             if waiting is not None:

@@ -114,7 +114,7 @@ def test_metrics_count_acknowledgements_jobs_slack_and_itsm_calls_and_read_the_o
     grew("toktra_slack_api_seconds_count", 2, method="chat.postMessage")
     grew("toktra_itsm_calls_total", 1, system="Jira", method="POST", outcome="201")
     grew("toktra_itsm_seconds_count", 1, system="Jira")
-    assert value(after, "toktra_outbox_messages", state="sent") == 1
+    assert value(after, "toktra_outbox_messages", state="sent") == 3  # the card, and its ticket and ack replies
     assert value(after, "toktra_outbox_messages", state="pending") == 0
     assert value(after, "toktra_queue_jobs", queue="default") == 0
     assert ("toktra_queue_oldest_job_seconds", (("queue", "default"),)) in after

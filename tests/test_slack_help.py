@@ -48,7 +48,7 @@ def test_mention_help_lists_every_command_with_arguments_and_examples(signed, sl
     assert reply["thread_ts"] == "1700000000.000300"
     shown = "\n".join(b["text"]["text"] if "text" in b else json.dumps(b) for b in reply["blocks"])
     for words in ["`/toktra-usage [someone@company.com]`", "`/toktra-budget`",
-                  "`/toktra-alerts [severity:low|medium|high|critical] [limit:1-50]`",
+                  "`/toktra-alerts [severity:low|medium|high|critical] [status:open|acknowledged|resolved|all] [limit:1-50]`",
                   "`/toktra-usage alice@company.com`", "`/toktra-alerts severity:critical limit:5`",
                   "`/toktra-alerts help`"]:
         assert words in shown

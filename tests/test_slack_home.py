@@ -40,7 +40,8 @@ def shown(view) -> str:
 
 
 def buttons(view) -> list[tuple[str, str]]:
-    return [(e["text"]["text"], e["value"]) for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return [(e["text"]["text"], e["value"]) for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+            if e["type"] == "button"]
 
 
 def test_an_admin_sees_usage_budget_and_every_open_alert(signed, slack, run_worker, people, org):

@@ -42,7 +42,8 @@ def refused_at_once(signed, queue, command, text, user="U0001") -> str:
 
 
 def button_values(responses) -> list[str]:
-    return [e["value"] for r in responses for b in r["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    elements = [e for r in responses for b in r["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return [v for e in elements for v in ([e["value"]] if "value" in e else [o["value"] for o in e["options"]])]
 
 
 # --- slash commands ------------------------------------------------------------------------------

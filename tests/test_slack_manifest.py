@@ -51,7 +51,8 @@ def test_cli_prints_the_manifest_as_json(runner):
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert set(commands) == {"/toktra-usage", "/toktra-budget", "/toktra-alerts"}
     assert all(c["url"] == "http://toktra.test/slack/events" and c["description"] for c in commands.values())
-    assert commands["/toktra-alerts"]["usage_hint"] == "[severity:low|medium|high|critical] [limit:1-50]"
+    assert commands["/toktra-alerts"]["usage_hint"] == ("[severity:low|medium|high|critical] "
+                                                        "[status:open|acknowledged|resolved|all] [limit:1-50]")
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["request_url"] == "http://toktra.test/slack/events"
     assert {"app_mention", "app_uninstalled", "tokens_revoked"} <= set(settings["event_subscriptions"]["bot_events"])

@@ -149,7 +149,8 @@ def test_acknowledge_with_a_reason_shows_on_every_copy_and_in_the_dashboard(
     alert = alert_in_two_channels
     run_worker()
     card = slack.messages("C1")[0]
-    labels = [e["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    labels = [e["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+              if e["type"] == "button"]
     assert labels[:2] == ["Acknowledge", "Acknowledge with reason…"]
     value = alert_button_value(alert.id)
     signed.action(ACKNOWLEDGE_WITH_REASON, value, user_id="U0001", channel_id="C1",

@@ -314,3 +314,20 @@ def test_the_home_tab_is_opened_shown_and_clicked_as_in_slack(sandbox):
     click = app.received[-1]
     assert click["type"] == "block_actions" and click["container"]["type"] == "view"
     assert "response_url" not in click and click["actions"][0]["value"] == '{"alert": 7}'
+
+
+def test_an_overflow_menu_is_shown_and_choosing_an_option_sends_it(sandbox):
+    app = StandInApp(lambda payload: None)
+    emulator = sandbox(app.url)
+    menu = {"type": "overflow", "action_id": "snooze", "options": [
+        {"text": {"type": "plain_text", "text": "Snooze 1 hour"}, "value": '{"alert": 1, "snooze": "1h"}'}]}
+    html = render_blocks([{"type": "actions", "block_id": "a", "elements": [menu]}], Names())
+    assert 'data-overflow="1"' in html and "Snooze 1 hour</option>" in html
+    posted = requests.post(emulator.url + "api/chat.postMessage", timeout=5,
+                           json={"channel": "U0MANAGER", "text": "Alert", "blocks": [
+                               {"type": "actions", "block_id": "a", "elements": [menu]}]},
+                           headers={"Authorization": f"Bearer {emulator.team.bot_token}"}).json()
+    emulator.click("U0MANAGER", "D0MANAGER", posted["ts"],
+                   {"action_id": "snooze", "block_id": "a", "selected_option": menu["options"][0]})
+    [action] = app.received[0]["actions"]
+    assert action["type"] == "overflow" and action["selected_option"]["value"] == '{"alert": 1, "snooze": "1h"}'

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import AlertChannelRoute, ItsmConnector, Ticket
 from app.models.types import utcnow
 from app.services.alerts import acknowledge_alert, fire_alert
-from app.slack.actions import CREATE_TICKET, LINK_TICKET, alert_button_value
+from app.slack.actions import CREATE_TICKET, LINK_TICKET, RESOLVE_ALERT, alert_button_value
 from app.slack.blocks.modals import LINK_CONNECTOR_ACTION, LINK_CONNECTOR_BLOCK, LINK_KEY_ACTION, LINK_KEY_BLOCK
 from tests.conftest import fresh
 
@@ -91,7 +91,8 @@ def dumps(value) -> str:
 
 
 def buttons(message) -> list[str]:
-    return [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+            if e["type"] == "button"]
 
 
 def open_link_modal(signed, slack, alert, run_worker) -> dict:
@@ -123,7 +124,7 @@ def test_link_ticket_checks_the_issue_in_jira_and_the_card_and_thread_show_it(or
     alert = fire(org, member)
     run_worker()
     [card] = slack.channel_messages("C1")
-    assert buttons(card) == ["Acknowledge", "Acknowledge with reason…", "Create ticket", "Link ticket…"]
+    assert buttons(card) == ["Acknowledge", "Acknowledge with reason…", "Resolve", "Create ticket", "Link ticket…"]
     modal = open_link_modal(signed, slack, alert, run_worker)
     assert modal["title"]["text"] == "Link ticket"
     jira_get(http)
@@ -201,6 +202,9 @@ def test_a_jira_status_change_reaches_the_thread_once_and_a_done_ticket_says_so(
     assert thread[1:] == ["🎫 Ticket updated: OPS-7 is now Done — the ticket is closed; resolve the alert if the "
                           "work is done."]
     assert f"<{JIRA}/browse/OPS-7|OPS-7> ✅ Done" in dumps(card["blocks"])
+    [resolve] = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+                 if e.get("action_id") == RESOLVE_ALERT]
+    assert resolve["style"] == "primary"  # the ticket is done: Resolve is the suggested next step
     assert fresh(db.session.scalar(sa.select(Ticket))).status_category == "closed"
     assert fresh(alert).status == "open"  # a ticket closing never changes the alert by itself
     [listed] = api("get", "/alerts").json["alerts"]

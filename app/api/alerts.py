@@ -15,15 +15,18 @@ from app.api.schemas import (
     AlertsQuery,
     Error,
     FiredAlert,
+    ResolvedAlert,
     SeveritiesIn,
 )
 from app.api.serializers import alert_json, route_json
 from app.errors import error_response, status_for
 from app.services.errors import NOT_FOUND, UNAVAILABLE
 from app.services.accounts import find_user
-from app.services.alert_routes import RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
+from app.services.alert_routes import KEEP, RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
+from app.services.alert_lifecycle import resolve_alert
 from app.services.alerts import fire_alert, recent_alerts
 from app.services.digests import DigestError, check_delivery
+from app.slack.blocks.format import plain
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 from jobs import QueueUnavailable, enqueue
 from jobs.alerts import refresh_channel_list
@@ -55,6 +58,23 @@ def get_alerts(query: AlertsQuery):
     """The organization's alerts, newest first, filtered by severity and status."""
     alerts = recent_alerts(g.org, query.severity, query.limit, query.status, with_tickets=True)
     return jsonify(alerts=[alert_json(a) for a in alerts])
+
+
+@bp.post("/alerts/<int:alert_id>/resolve")
+@api_key_required
+@operation("Resolve an alert (idempotent: an alert resolved already is answered as it is, 200)", {
+    200: (ResolvedAlert, "The alert, resolved; resolved_now says whether this request did it"),
+    404: (Error, "No such alert in this organization"),
+})
+def post_alert_resolve(alert_id: int):
+    """Resolve an alert, e.g. from the system that raised it once the problem is gone; every card says so."""
+    if alert_id > MAX_ID:
+        return error_response(404, f"No alert {alert_id} in this organization.")
+    resolved_now, alert = resolve_alert(alert_id, g.org.id, None, f"through the API (key “{plain(g.api_key.name)}”)")
+    if alert is None:
+        return error_response(404, f"No alert {alert_id} in this organization.")
+    answer = {"alert": alert_json(alert), "resolved_now": resolved_now}
+    return jsonify(ResolvedAlert.model_validate(answer).model_dump())
 
 
 @bp.get("/alert-channels")
@@ -103,7 +123,8 @@ def post_alert_channel(body: AlertChannelIn):
         workspace = pick_workspace(g.org, body.team_id)
         delivery = check_delivery(body.delivery, body.digest_time, body.digest_weekday)
         channel_id, channel_name = _resolve_channel(workspace, body)
-        route = add_route(workspace, channel_id, channel_name, body.severities, delivery=delivery)
+        route = add_route(workspace, channel_id, channel_name, body.severities, body.remind_after_minutes,
+                          delivery=delivery)
     except (RouteError, DigestError) as exc:
         response, status = error_response(status_for(exc), str(exc))
         if status == 503:
@@ -114,7 +135,7 @@ def post_alert_channel(body: AlertChannelIn):
 
 @bp.put("/alert-channels/<int:route_id>")
 @api_key_required
-@operation("Change a channel's severities or delivery (real time, daily or weekly digest)",
+@operation("Change a channel's severities, reminders or delivery (real time, daily or weekly digest)",
            {200: (AlertChannel, "The updated route")}, body=SeveritiesIn)
 def put_alert_channel(route_id: int, body: SeveritiesIn):
     """Change which severities a channel receives."""
@@ -127,7 +148,8 @@ def put_alert_channel(route_id: int, body: SeveritiesIn):
             delivery = check_delivery(body.delivery or route.delivery,
                                       body.digest_time if body.digest_time is not None else route.digest_time,
                                       body.digest_weekday if body.digest_weekday is not None else route.digest_weekday)
-        update_route(route, body.severities, delivery=delivery)
+        reminders = body.remind_after_minutes if "remind_after_minutes" in body.model_fields_set else KEEP
+        update_route(route, body.severities, reminders, delivery=delivery)
     except (RouteError, DigestError) as exc:
         return error_response(status_for(exc), str(exc))
     return jsonify(route_json(route))

@@ -28,7 +28,7 @@ def api_key_required(view):
         if api_key is None:
             return _unauthorized("This API key is not valid or has been revoked.")
         touch_api_key(api_key)
-        g.org = db.session.get(Organization, api_key.org_id)
+        g.org, g.api_key = db.session.get(Organization, api_key.org_id), api_key
         return view(*args, **kwargs)
 
     return wrapper

@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import SEVERITIES
-from app.services.alert_routes import parse_severities
+from app.services.alert_routes import MAX_REMIND_MINUTES, parse_remind_minutes, parse_severities
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
 from app.services.budget import MAX_THRESHOLDS, parse_budget_limit, parse_threshold, parse_thresholds
 from app.services.reimbursements import MAX_DESCRIPTION, MAX_EMAIL, parse_amount, parse_period
@@ -313,11 +313,15 @@ class Alert(ResponseBody):
     title: str
     details: str
     user_email: str | None
-    status: Literal["open", "acknowledged"]
+    status: Literal["open", "acknowledged", "resolved"]
     dedup_key: str | None
     fired_at: str = Field(json_schema_extra={"format": "date-time"})
     acknowledged_by: str | None
     acknowledged_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    resolved_by: str | None = Field(description="Who resolved it (email); null when resolved through the API.")
+    resolved_at: str | None = Field(json_schema_extra={"format": "date-time"})
+    snoozed_until: str | None = Field(json_schema_extra={"format": "date-time"},
+                                      description="While snoozed: when it is announced again.")
     tickets: list[Ticket]
 
 
@@ -327,6 +331,13 @@ class FiredAlert(ResponseBody):
     alert: Alert
     created: bool
     deliveries: int
+
+
+class ResolvedAlert(ResponseBody):
+    """The alert after a resolve, and whether this request resolved it (false: it was resolved already)."""
+
+    alert: Alert
+    resolved_now: bool
 
 
 class AlertList(ResponseBody):
@@ -340,12 +351,13 @@ class AlertsQuery(RequestBody):
 
     model_config = ConfigDict(extra="ignore", strict=True)
     MESSAGES = {"severity": f"severity must be one of {', '.join(SEVERITIES)}.",
-                "status": "status must be open or acknowledged.",
+                "status": "status must be open, acknowledged or resolved.",
                 "limit": "limit must be a whole number from 1 to 200."}
 
     severity: _ours(lambda raw: _severity(raw) if raw else None, SEVERITY) = None
-    status: _ours(lambda raw: _choice(raw, ("open", "acknowledged"), "status must be open or acknowledged."),
-                  {"type": "string", "enum": ["open", "acknowledged"]}) = None
+    status: _ours(lambda raw: _choice(raw, ("open", "acknowledged", "resolved"),
+                                      "status must be open, acknowledged or resolved."),
+                  {"type": "string", "enum": ["open", "acknowledged", "resolved"]}) = None
     limit: _ours(lambda raw: _whole_number(raw, 1, 200, "limit must be a whole number from 1 to 200."),
                  {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}) = 50
 
@@ -374,6 +386,9 @@ def _severities(raw) -> list[str]:
 
 
 SEVERITY_LIST = {"type": "array", "items": SEVERITY, "minItems": 1, "maxItems": 20}
+REMIND_MINUTES = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_REMIND_MINUTES,
+                  "description": "Remind the channel of an alert nobody acknowledged after this many minutes, "
+                                 "again every interval, in the alert's thread and the channel; null: never."}
 
 
 Delivery = Annotated[Literal["realtime", "daily", "weekly"], Field(
@@ -402,18 +417,21 @@ class AlertChannelIn(RequestBody):
     channel_name: Text(201, min_length=0, example="security-incidents") | None = None
     severities: _ours(_severities, SEVERITY_LIST)
     team_id: Text(32, min_length=0, description="Required when the organization has several workspaces.") | None = None
+    remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
     delivery: Delivery | None = None
     digest_time: DigestTime | None = None
     digest_weekday: DigestWeekday | None = None
 
 
 class SeveritiesIn(RequestBody):
-    """Which severities a channel receives, and how (real time or a digest); what is left out is kept."""
+    """Which severities a channel receives, its reminder interval and how it receives alerts (real time or a
+    digest); what is left out is kept."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     MESSAGES = DELIVERY_MESSAGES
 
     severities: _ours(_severities, SEVERITY_LIST) | None = None
+    remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
     delivery: Delivery | None = None
     digest_time: DigestTime | None = None
     digest_weekday: DigestWeekday | None = None
@@ -436,6 +454,7 @@ class AlertChannel(ResponseBody):
     channel_id: str
     channel_name: str
     severities: list[Severity]
+    remind_after_minutes: int | None
     delivery: Literal["realtime", "daily", "weekly"]
     digest_time: str | None = Field(description="Local HH:MM of a digest (organization's timezone).")
     digest_weekday: int | None = Field(description="A weekly digest's day, 0 = Monday.")

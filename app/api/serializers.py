@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from app.api import schemas
 from app.models import User
+from app.models.types import utcnow
 from app.services.budget import BudgetStatus
 from app.services.periods import Period
 from app.services.usage import ProviderUsage, UsageSummary
@@ -83,6 +84,9 @@ def alert_json(alert) -> dict:
         "fired_at": _iso(alert.fired_at),
         "acknowledged_by": alert.acknowledged_by.email if alert.acknowledged_by else None,
         "acknowledged_at": _iso(alert.acknowledged_at),
+        "resolved_by": alert.resolved_by.email if alert.resolved_by else None,
+        "resolved_at": _iso(alert.resolved_at),
+        "snoozed_until": _iso(alert.snoozed_until) if alert.snoozed(utcnow()) else None,
         "tickets": [{"key": t.external_key, "url": t.url, "status": t.status, "closed": t.closed, "linked": t.linked}
                     for t in alert.tickets],
     }).model_dump()
@@ -100,6 +104,7 @@ def route_json(route) -> dict:
         "delivery": route.delivery,
         "digest_time": route.digest_time,
         "digest_weekday": route.digest_weekday,
+        "remind_after_minutes": route.remind_after_minutes,
         "last_delivery": None if route.last_delivery_at is None else {
             "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},
     }).model_dump()

@@ -47,3 +47,9 @@ class DecisionForm(FlaskForm):
     """Approve or Reject on the Approvals page (the button pressed decides)."""
 
     reason = TextAreaField("Reason", validators=[Optional()])
+
+
+class AlertActionForm(FlaskForm):
+    """Acknowledge, Resolve, Reopen or Snooze on the Alerts page (the button pressed says which)."""
+
+    snooze = SelectField("Snooze for", choices=[], validate_choice=False)

@@ -10,15 +10,18 @@ from sqlalchemy.orm import selectinload
 
 from app.dashboard import bp
 from app.dashboard.auth import role_required
-from app.dashboard.forms import BudgetForm
+from app.dashboard.forms import AlertActionForm, BudgetForm
 from app.extensions import db
+from app.models.types import utcnow
 from app.models import SEVERITIES, Alert, ReimbursementRequest
-from app.services.alerts import ACK_REASONS
+from app.services.alert_lifecycle import SNOOZE_CHOICES, reopen_alert, resolve_alert, snooze_alert
+from app.services.alerts import ACK_REASONS, acknowledge_alert
+from app.services.errors import DomainError
 from app.services.budget import budget_status, parse_budget_limit, parse_thresholds, update_budget
 from app.services.usage import usage_summary
 from app.services.budget_policy import check_budget_thresholds
 
-ALERT_STATUSES = ("open", "acknowledged")
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
 
 
 @bp.get("/")
@@ -43,7 +46,8 @@ def alerts():
     query = (
         sa.select(Alert)
         .where(Alert.org_id == current_user.org_id)
-        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by))
+        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by),
+                 selectinload(Alert.resolved_by))
         .order_by(Alert.fired_at.desc(), Alert.id.desc())
         .limit(200)
     )
@@ -52,7 +56,37 @@ def alerts():
     if status in ALERT_STATUSES:
         query = query.where(Alert.status == status)
     return render_template("alerts.html", alerts=db.session.scalars(query).all(), severities=SEVERITIES,
-                           statuses=ALERT_STATUSES, severity=severity, status=status, ack_reasons=ACK_REASONS)
+                           statuses=ALERT_STATUSES, severity=severity, status=status, ack_reasons=ACK_REASONS,
+                           snooze_choices=SNOOZE_CHOICES, now=utcnow())
+
+
+@bp.post("/alerts/<int:alert_id>/<any(acknowledge, resolve, reopen, snooze):action>")
+@login_required
+def alert_action(alert_id: int, action: str):
+    """Acknowledge, Resolve, Reopen or Snooze from the Alerts page; every Slack copy and its thread follow."""
+    form = AlertActionForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    try:
+        if action == "snooze":
+            if form.snooze.data not in SNOOZE_CHOICES:
+                raise DomainError(f"Choose how long to snooze: {', '.join(SNOOZE_CHOICES.values())}.")
+            won, alert = snooze_alert(alert_id, current_user, form.snooze.data)
+        elif action == "acknowledge":
+            won, alert = acknowledge_alert(alert_id, current_user)
+        elif action == "resolve":
+            won, alert = resolve_alert(alert_id, current_user.org_id, current_user)
+        else:
+            won, alert = reopen_alert(alert_id, current_user)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("dashboard.alerts"))
+    if alert is None:
+        abort(404, description="No such alert in your organization.")
+    done = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened", "snooze": "snoozed"}[action]
+    flash(f"Alert “{alert.title}” {done}." if won else f"Nothing changed: the alert is {alert.status}.",
+          "success" if won else "info")
+    return redirect(url_for("dashboard.alerts"))
 
 
 @bp.get("/reimbursements/approvals")

@@ -24,6 +24,7 @@ from app.services.alert_routes import (
     get_route,
     org_routes,
     org_workspaces,
+    parse_remind_minutes,
     remove_route,
     update_route,
 )
@@ -133,8 +134,9 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
     if edit_id is not None and edit_form is None:
         route = next((r for r in routes if r.id == edit_id), None)
         if route is not None:
-            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list, delivery=route.delivery,
-                                            digest_time=route.digest_time or "09:00",
+            edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list,
+                                            remind_after_minutes=str(route.remind_after_minutes or ""),
+                                            delivery=route.delivery, digest_time=route.digest_time or "09:00",
                                             digest_weekday=route.digest_weekday or 0)
         else:
             edit_id = None
@@ -190,7 +192,8 @@ def alert_channel_add():
     severities = form.severities.data
     ordered = [s for s in SEVERITIES if s in severities]
     try:
-        add_route(workspace, channel["id"], channel["name"], ordered, delivery=form.delivery_setting)
+        add_route(workspace, channel["id"], channel["name"], ordered,
+                  parse_remind_minutes(form.remind_after_minutes.data), delivery=form.delivery_setting)
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]
@@ -247,7 +250,8 @@ def alert_channel_update(route_id: int):
     if not form.validate_on_submit():
         return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
     ordered = [s for s in SEVERITIES if s in form.severities.data]
-    update_route(route, ordered, delivery=form.delivery_setting)
+    update_route(route, ordered, parse_remind_minutes(form.remind_after_minutes.data),
+                 delivery=form.delivery_setting)
     flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts"
           f"{_how(form.delivery_setting)}.", "success")
     return redirect(url_for("integrations.alert_channels"), 303)

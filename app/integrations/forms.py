@@ -10,6 +10,7 @@ from wtforms.validators import Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.models import SEVERITIES
+from app.services.alert_routes import MAX_REMIND_MINUTES, parse_remind_minutes
 
 JIRA_PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,99}")
 
@@ -40,6 +41,19 @@ def _check_severities(field) -> None:
         raise ValidationError(f"Choose from {', '.join(SEVERITIES)}.")
     if not chosen:
         raise ValidationError("Choose at least one severity: low, medium, high or critical.")
+
+
+def _remind_field() -> StringField:
+    return StringField("Remind if not acknowledged after (minutes)", validators=[Optional(), Length(max=10)],
+                       filters=[lambda v: v.strip() if isinstance(v, str) else v])
+
+
+def _check_remind(field) -> None:
+    try:
+        parse_remind_minutes(field.data)
+    except ValueError:
+        raise ValidationError(f"Leave empty for no reminders, or give whole minutes from 1 to {MAX_REMIND_MINUTES} "
+                              "(7 days).") from None
 
 
 class ActionForm(FlaskForm):
@@ -81,18 +95,26 @@ class AddChannelForm(DeliveryFields, FlaskForm):
     channel_name = StringField("Or type a channel name", validators=[Optional(), Length(max=200)],
                                filters=[lambda v: v.strip() if isinstance(v, str) else v])
     severities = _severities_field()
+    remind_after_minutes = _remind_field()
 
     def validate_severities(self, field):
         _check_severities(field)
+
+    def validate_remind_after_minutes(self, field):
+        _check_remind(field)
 
 
 class RouteSeveritiesForm(DeliveryFields, FlaskForm):
-    """Change which severities a channel receives, and how."""
+    """Change which severities a channel receives, its reminders, and how it receives alerts."""
 
     severities = _severities_field()
+    remind_after_minutes = _remind_field()
 
     def validate_severities(self, field):
         _check_severities(field)
+
+    def validate_remind_after_minutes(self, field):
+        _check_remind(field)
 
 
 # ----------------------------------------------------------------------------------------------------- ITSM

@@ -36,7 +36,7 @@ class Alert(db.Model):
     title: Mapped[str] = mapped_column(sa.String(500))
     details: Mapped[str] = mapped_column(sa.Text, default="")
     subject_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | acknowledged
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")  # open | acknowledged | resolved
     dedup_key: Mapped[str | None] = mapped_column(sa.String(200))
     fired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
@@ -44,16 +44,25 @@ class Alert(db.Model):
     # Why, when acknowledged with a reason: false_positive | approved_exception | needs_follow_up, and a note.
     ack_reason: Mapped[str | None] = mapped_column(sa.String(32))
     ack_note: Mapped[str | None] = mapped_column(sa.Text)
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Quiet until then (no reminders); at that time it is announced again unless resolved meanwhile.
+    snoozed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
     tickets: Mapped[list["Ticket"]] = relationship(  # noqa: F821 (app.models.itsm)
         primaryjoin="and_(Alert.id == Ticket.alert_id, Ticket.state == 'created')", viewonly=True,
         order_by="Ticket.id")
 
+    def snoozed(self, now: dt.datetime) -> bool:
+        """True while a snooze runs."""
+        return self.status != "resolved" and self.snoozed_until is not None and self.snoozed_until > now
+
     __table_args__ = (
         sa.CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
-        sa.CheckConstraint("status IN ('open', 'acknowledged')", name="status"),
+        sa.CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
         sa.Index("ix_alerts_org_fired", "org_id", "fired_at"),
         sa.Index("ix_alerts_org_dedup", "org_id", "dedup_key"),
         # While an alert with a dedup key is open, the same key cannot fire again (race-safe).

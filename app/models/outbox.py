@@ -10,15 +10,16 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 # What a message shows; the renderer for each kind reads its subject's current state at send time.
-KINDS = ("alert_card", "alert_reply", "reimbursement_request", "reimbursement_notice", "mention_reply", "home_view",
-         "alert_digest")
-STATES = ("pending", "sending", "posting", "sent", "failed")
+KINDS = ("alert_card", "alert_reply", "alert_unsnooze", "alert_reminder", "alert_digest", "reimbursement_request",
+         "reimbursement_notice", "mention_reply", "home_view")
+STATES = ("pending", "sending", "posting", "sent", "failed", "skipped")
 
 
 class OutboxMessage(db.Model):
     """One Slack message to post, then keep current: written with the change that causes it, sent by a job.
 
-    pending -> sending (claimed) -> posting (channel slot taken, the call is under way) -> sent | failed.
+    pending -> sending (claimed) -> posting (channel slot taken, the call is under way) -> sent | failed;
+    or sending -> skipped, when at send time the message no longer applies (a reminder for a resolved alert).
     A change to what the message shows raises `version`; a sent message whose `sent_version` is behind
     goes back to pending and is sent again as a chat.update (latest state wins, one sender at a time).
     """
@@ -63,7 +64,7 @@ class OutboxMessage(db.Model):
     events: Mapped[list["OutboxEvent"]] = relationship(order_by="OutboxEvent.id", viewonly=True)
 
     __table_args__ = (
-        sa.CheckConstraint("state IN ('pending', 'sending', 'posting', 'sent', 'failed')", name="state"),
+        sa.CheckConstraint("state IN ('pending', 'sending', 'posting', 'sent', 'failed', 'skipped')", name="state"),
         sa.Index("ix_outbox_due", "state", "not_before"),
         sa.Index("ix_outbox_subject", "kind", "subject_id"),
     )

@@ -70,6 +70,8 @@ class AlertChannelRoute(db.Model):
     channel_id: Mapped[str] = mapped_column(sa.String(32))
     channel_name: Mapped[str] = mapped_column(sa.String(200), default="")
     severities: Mapped[str] = mapped_column(sa.String(64))  # comma-separated, e.g. "high,critical"
+    # Remind the channel of an alert not acknowledged after this many minutes (again each interval); None: never.
+    remind_after_minutes: Mapped[int | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The latest delivery (or test alert) to this channel, for the admin page.
     last_delivery_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -68,12 +68,32 @@ def get_route(org_id: int, route_id: int) -> AlertChannelRoute | None:
     return route if route is not None and route.workspace.org_id == org_id else None
 
 
-def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str], *,
+MAX_REMIND_MINUTES = 7 * 24 * 60
+REMIND_WORDS = f"remind_after_minutes must be a whole number of minutes from 1 to {MAX_REMIND_MINUTES} (7 days), or null for no reminders"
+
+
+def parse_remind_minutes(raw) -> int | None:
+    """A route's reminder interval: None (no reminders), or whole minutes from 1 to 7 days (ValueError says so).
+
+    Accepts a JSON number or a form's text ("" is none).
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and len(raw.strip()) <= 6:
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_REMIND_MINUTES:
+        raise ValueError(REMIND_WORDS)
+    return raw
+
+
+def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str],
+              remind_after_minutes: int | None = None, *,
               delivery: tuple[str, str | None, int | None] = ("realtime", None, None)) -> AlertChannelRoute:
-    """Route severities to a channel, in real time or as a digest (check_delivery's answer); routing starts
-    with the next alert."""
+    """Route severities to a channel (reminding it of unacknowledged alerts every N minutes, if given), in real
+    time or as a digest (check_delivery's answer); routing starts with the next alert."""
     route = AlertChannelRoute(workspace_id=workspace.id, channel_id=channel_id, channel_name=channel_name.lstrip("#"),
-                              severities=",".join(severities), delivery="realtime")
+                              severities=",".join(severities), remind_after_minutes=remind_after_minutes,
+                              delivery="realtime")
     set_delivery(route, *delivery, tz=workspace.organization.timezone)
     db.session.add(route)
     try:
@@ -84,11 +104,20 @@ def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, sev
     return route
 
 
-def update_route(route: AlertChannelRoute, severities: list[str] | None, *,
+KEEP = object()  # update_route: leave the reminder interval as it is
+
+
+def update_route(route: AlertChannelRoute, severities: list[str] | None, remind_after_minutes=KEEP, *,
                  delivery: tuple[str, str | None, int | None] | None = None) -> None:
-    """Change which severities a channel receives and how (check_delivery's answer); None keeps what it was."""
+    """Change which severities a channel receives (None keeps them), its reminder interval unless KEEP (None turns
+    them off), and how it receives alerts (check_delivery's answer; None keeps it).
+
+    Reminders already written keep their time; one for a route whose reminders were turned off is skipped.
+    """
     if severities is not None:
         route.severities = ",".join(severities)
+    if remind_after_minutes is not KEEP:
+        route.remind_after_minutes = remind_after_minutes
     if delivery is not None:
         set_delivery(route, *delivery, tz=route.workspace.organization.timezone)
     db.session.commit()

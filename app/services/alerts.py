@@ -11,8 +11,10 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import SEVERITIES, Alert, AlertChannelRoute, ItsmConnector, Organization, SlackWorkspace, User
 from app.models.types import utcnow
+from app.services.alert_lifecycle import schedule_reminders
 from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.home import refresh_homes
+from app.slack.blocks.format import plain
 from app.services.outbox import add_message
 from app.services.tickets import carry_over_tickets
 
@@ -80,6 +82,7 @@ def _insert_alert(org: Organization, severity: str, policy: str, title: str, det
         add_message(alert_copy_key(alert.id, route.workspace_id, route.channel_id), org.id, ALERT_CARD, alert.id,
                     workspace_id=route.workspace_id, channel_id=route.channel_id, route_id=route.id)
     carry_over_tickets(alert)  # the same problem again: its existing ticket, not an offer to open another
+    schedule_reminders(alert, alert.fired_at)  # the channels that want a reminder if nobody acknowledges
     refresh_homes(org.id)  # a new open alert (a budget crossing included) shows on the Home tabs
     db.session.commit()
     return FiredAlert(alert, True, len(routes))
@@ -98,12 +101,12 @@ def open_alert_with_key(org_id: int, dedup_key: str) -> Alert | None:
 
 
 def recent_alerts(org: Organization, severity: str | None = None, limit: int = 10,
-                  status: str | None = None, with_tickets: bool = False) -> list[Alert]:
-    """The organization's most recent alerts, newest first."""
+                  status: str | tuple[str, ...] | None = None, with_tickets: bool = False) -> list[Alert]:
+    """The organization's most recent alerts (of one status, or of any of several), newest first."""
     query = (
         sa.select(Alert)
         .where(Alert.org_id == org.id)
-        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by))
+        .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by), selectinload(Alert.resolved_by))
         .order_by(Alert.fired_at.desc(), Alert.id.desc())
         .limit(limit)
     )
@@ -112,7 +115,7 @@ def recent_alerts(org: Organization, severity: str | None = None, limit: int = 1
     if severity:
         query = query.where(Alert.severity == severity)
     if status:
-        query = query.where(Alert.status == status)
+        query = query.where(Alert.status.in_((status,) if isinstance(status, str) else status))
     return list(db.session.scalars(query))
 
 
@@ -145,10 +148,10 @@ def acknowledge_alert(alert_id: int, actor: User, reason: str | None = None,
 
 
 def ack_detail(reason: str | None, note: str | None) -> str | None:
-    """How an acknowledgement's reason reads in its thread reply: "False positive: “note”"."""
+    """How an acknowledgement's reason reads in its thread reply (mrkdwn): "False positive: “note”"."""
     if reason is None:
         return None
-    note = (note or "").strip()[:MAX_ACK_NOTE]
+    note = plain((note or "").strip()[:MAX_ACK_NOTE])
     return ACK_REASONS[reason] + (f": “{note}”" if note else "")
 
 

@@ -21,9 +21,12 @@ def live_state_counts() -> tuple[dict[str, int], float]:
     """Outbox messages by state, and the age in seconds of the oldest one not yet sent (0 when none)."""
     rows = db.session.execute(sa.select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state))
     counts = {state: count for state, count in rows}
+    now = utcnow()
+    # A message due later and not tried yet (a snooze's end, a reminder) is on time, however old.
+    scheduled = sa.and_(OutboxMessage.state == "pending", OutboxMessage.attempts == 0, OutboxMessage.not_before > now)
     oldest = db.session.scalar(sa.select(sa.func.min(OutboxMessage.created_at))
-                               .where(OutboxMessage.state.in_(UNSENT)))
-    age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+                               .where(OutboxMessage.state.in_(UNSENT), sa.not_(scheduled)))
+    age = (now - oldest).total_seconds() if oldest is not None else 0.0
     return counts, max(age, 0.0)
 
 

@@ -313,6 +313,16 @@ def record_ambiguous(message: OutboxMessage, error: str, timing: Timing, now: dt
     db.session.commit()
 
 
+def record_skipped(message: OutboxMessage, words: str, now: dt.datetime | None = None) -> None:
+    """At send time the message no longer applies (a reminder for an alert resolved since): never sent,
+    and never sent later; words say why (committed)."""
+    now = now or utcnow()
+    message.state, message.last_error, message.claimed_at = "skipped", words[:500], None
+    message.attempts = max(0, message.attempts - 1)
+    _event(message.id, "skipped", words, now)
+    db.session.commit()
+
+
 def record_failed(message: OutboxMessage, words: str, now: dt.datetime | None = None) -> None:
     """The message cannot be delivered (channel gone, token revoked...): say why, for an admin (committed)."""
     now = now or utcnow()

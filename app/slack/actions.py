@@ -12,6 +12,9 @@ ACKNOWLEDGE_ALERT = "toktra_alert_acknowledge"
 CREATE_TICKET = "toktra_alert_create_ticket"
 LINK_TICKET = "toktra_alert_link_ticket"
 ACKNOWLEDGE_WITH_REASON = "toktra_alert_acknowledge_with_reason"
+RESOLVE_ALERT = "toktra_alert_resolve"
+REOPEN_ALERT = "toktra_alert_reopen"
+SNOOZE_ALERT = "toktra_alert_snooze"  # an overflow menu; each option's value is snooze_option_value(...)
 APPROVE_REIMBURSEMENT = "toktra_reimbursement_approve"
 REJECT_REIMBURSEMENT = "toktra_reimbursement_reject"
 
@@ -19,8 +22,8 @@ USAGE_COMMAND = "/toktra-usage"
 BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
-BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, APPROVE_REIMBURSEMENT,
-           REJECT_REIMBURSEMENT)
+BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, RESOLVE_ALERT, REOPEN_ALERT,
+           SNOOZE_ALERT, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT)
 REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
 ACKNOWLEDGE_MODAL = "toktra_alert_acknowledge_modal"  # the callback_id of the Acknowledge-with-a-reason modal
 LINK_TICKET_MODAL = "toktra_alert_link_ticket_modal"  # the callback_id of the Link existing ticket modal
@@ -47,6 +50,26 @@ def alert_button_value(alert_id: int, query: str | None = None, page: int = 0) -
     """The value of an alert card's buttons; query (canonical /toktra-alerts arguments) marks a list's card."""
     value = json.dumps({"alert": alert_id} if query is None else {"alert": alert_id, "q": query, "page": page})
     return value if len(value) <= BUTTON_VALUE_LIMIT else json.dumps({"alert": alert_id})
+
+
+OPTION_VALUE_LIMIT = 150  # Slack's limit on a menu option's value
+
+
+def snooze_option_value(alert_id: int, choice: str, query: str | None = None, page: int = 0) -> str:
+    """The value of one Snooze menu option: the alert button's fields plus the chosen duration."""
+    fields = {"alert": alert_id} if query is None else {"alert": alert_id, "q": query, "page": page}
+    value = json.dumps({**fields, "snooze": choice})
+    return value if len(value) <= OPTION_VALUE_LIMIT else json.dumps({"alert": alert_id, "snooze": choice})
+
+
+def parse_snooze_choice(value) -> str | None:
+    """The duration a Snooze option's value carries (not checked against the choices), or None."""
+    try:
+        fields = json.loads(value) if isinstance(value, str) and len(value) <= BUTTON_VALUE_LIMIT else None
+    except (ValueError, RecursionError):
+        return None
+    choice = fields.get("snooze") if isinstance(fields, dict) else None
+    return choice if isinstance(choice, str) else None
 
 
 def _whole(value, low: int, high: int) -> int | None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from app.models import SEVERITIES
 from app.slack.blocks.format import echo
 
-ALERTS_USAGE = ("Use `/toktra-alerts`, optionally with `severity:<low|medium|high|critical>` and `limit:<1-50>`, "
+ALERTS_USAGE = ("Use `/toktra-alerts`, optionally with `severity:<low|medium|high|critical>`, "
+                "`status:<open|acknowledged|resolved|all>` and `limit:<1-50>`, "
                 "in any order, e.g. `/toktra-alerts severity:critical limit:5`. "
                 "`/toktra-alerts help` shows every argument with examples.")
 USAGE_USAGE = ("Use `/toktra-usage` for your own usage, or `/toktra-usage someone@company.com` (admins only) "
@@ -15,6 +16,7 @@ USAGE_USAGE = ("Use `/toktra-usage` for your own usage, or `/toktra-usage someon
 BUDGET_USAGE = "Use `/toktra-budget` with no arguments (`/toktra-budget help` says what it shows)."
 
 DEFAULT_ALERT_LIMIT = 10
+ALERT_STATUSES = ("open", "acknowledged", "resolved", "all")
 MAX_ALERT_LIMIT = 50
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
 # Printable characters only: a NUL or control character can be neither an address nor stored.
@@ -44,24 +46,41 @@ class AlertsQuery:
 
     severity: str | None = None
     limit: int = DEFAULT_ALERT_LIMIT
+    status: str | None = None  # open | acknowledged | resolved | all; None: every alert not resolved
 
     def as_text(self) -> str:
         """The query in its canonical, short form (what an alert list's buttons carry)."""
         parts = [f"severity:{self.severity}"] if self.severity else []
+        if self.status:
+            parts.append(f"status:{self.status}")
         if self.limit != DEFAULT_ALERT_LIMIT:
             parts.append(f"limit:{self.limit}")
         return " ".join(parts)
 
+    @property
+    def statuses(self) -> tuple[str, ...] | None:
+        """The alert statuses listed (None: all of them)."""
+        if self.status == "all":
+            return None
+        return (self.status,) if self.status else ("open", "acknowledged")
+
 
 def parse_alerts_args(text: str) -> AlertsQuery:
-    """`severity:<level>` and `limit:<n>`, in any order and any case."""
-    severity, limit = None, None
+    """`severity:<level>`, `status:<status>` and `limit:<n>`, in any order and any case."""
+    severity, limit, status = None, None, None
     for token in text.split():
         key, sep, value = token.partition(":")
         key, value = key.lower(), value.strip().lower()
-        if not sep or key not in ("severity", "limit"):
+        if not sep or key not in ("severity", "limit", "status"):
             raise ArgumentError(f"`{echo(token)}` is not an argument of `/toktra-alerts`. {ALERTS_USAGE}")
-        if key == "severity":
+        if key == "status":
+            if status is not None:
+                raise ArgumentError(f"`status` is given twice. {ALERTS_USAGE}")
+            if value not in ALERT_STATUSES:
+                raise ArgumentError(f"`{echo(token)}`: status must be one of open, acknowledged, resolved or all. "
+                                    f"{ALERTS_USAGE}")
+            status = value
+        elif key == "severity":
             if severity is not None:
                 raise ArgumentError(f"`severity` is given twice. {ALERTS_USAGE}")
             if value not in SEVERITIES:
@@ -75,7 +94,7 @@ def parse_alerts_args(text: str) -> AlertsQuery:
             if limit is None:
                 raise ArgumentError(f"`{echo(token)}`: limit must be a whole number from 1 to {MAX_ALERT_LIMIT}. "
                                     f"{ALERTS_USAGE}")
-    return AlertsQuery(severity, limit or DEFAULT_ALERT_LIMIT)
+    return AlertsQuery(severity, limit or DEFAULT_ALERT_LIMIT, status)
 
 
 def parse_usage_args(text: str) -> str | None:

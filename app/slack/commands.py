@@ -50,8 +50,9 @@ def answer_budget(org: Organization, caller: User, text: str, settings_url: str)
 def answer_alerts(org: Organization, caller: User, text: str) -> list[cards.Message]:
     """The organization's most recent alerts, as cards."""
     query = parse_alerts_args(text)
-    alerts = recent_alerts(org, query.severity, query.limit, with_tickets=True)
+    alerts = recent_alerts(org, query.severity, query.limit, query.statuses, with_tickets=True)
     scope = f"{query.severity} " if query.severity else ""
+    scope += f"{query.status} " if query.status and query.status != "all" else ""
     if alerts:
         heading = f"*Recent {scope}alerts for {org.name}* — the {len(alerts)} most recent, newest first"
     else:

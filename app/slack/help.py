@@ -32,11 +32,13 @@ COMMAND_HELP = {
         (("(nothing)", "the budget card with its coloured bar; it takes no arguments"),),
         ("/toktra-budget",)),
     ALERTS_COMMAND: CommandHelp(
-        ALERTS_COMMAND, "Recent policy-violation alerts, with Acknowledge and Create ticket",
-        "[severity:low|medium|high|critical] [limit:1-50]",
+        ALERTS_COMMAND, "Recent policy-violation alerts, with Acknowledge, Resolve, Snooze and Create ticket",
+        "[severity:low|medium|high|critical] [status:open|acknowledged|resolved|all] [limit:1-50]",
         (("`severity:<level>`", "only alerts of that severity: `low`, `medium`, `high` or `critical`"),
+         ("`status:<status>`", "`open`, `acknowledged`, `resolved` or `all` (default: every alert not resolved)"),
          ("`limit:<n>`", "how many alerts to show, 1 to 50 (default 10)")),
-        ("/toktra-alerts", "/toktra-alerts severity:high", "/toktra-alerts severity:critical limit:5")),
+        ("/toktra-alerts", "/toktra-alerts severity:high", "/toktra-alerts severity:critical limit:5",
+         "/toktra-alerts status:resolved")),
 }
 
 

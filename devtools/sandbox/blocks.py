@@ -74,8 +74,17 @@ def _static_select(element: dict, block_id: str, directory: Directory) -> str:
     return f'<select class="bk-select" {_data(element, block_id)}>{options}</select>'
 
 
+def _overflow(element: dict, block_id: str, directory: Directory) -> str:
+    """An overflow menu (⋯): choosing an option is the click."""
+    options = "".join(f'<option value="{_attr(o.get("value", ""))}">{text_html(o.get("text"), directory)}</option>'
+                      for o in element.get("options", []))
+    return (f'<select class="bk-overflow" aria-label="More actions" data-overflow="1" {_data(element, block_id)}>'
+            f'<option value="">⋯</option>{options}</select>')
+
+
 ELEMENTS: dict[str, Callable[[dict, str, Directory], str]] = {
     "button": _button,
+    "overflow": _overflow,
     "plain_text_input": _plain_text_input,
     "image": _image,
     "static_select": _static_select,

@@ -169,7 +169,8 @@ class SandboxEmulator(SlackEmulator):
             raise SandboxInputError("Toktra has not published a Home tab for you yet")
         response = self._forward(self.sender.view_action, str(action.get("action_id", "")),
                                  str(action.get("value", "")), view, user_id=user.id, team_id=TEAM_ID,
-                                 block_id=str(action.get("block_id", "")), state=state, trigger_id=trigger_id)
+                                 block_id=str(action.get("block_id", "")), state=state, trigger_id=trigger_id,
+                                 selected_option=_chosen(action))
         if response is None or response.status_code != 200:
             raise SandboxInputError("Toktra did not take that click (is the app running?)")
 
@@ -193,7 +194,7 @@ class SandboxEmulator(SlackEmulator):
             self.sender.action, str(action.get("action_id", "")), str(action.get("value", "")), user_id=user.id,
             team_id=TEAM_ID, channel_id=channel.id, message_ts=message_ts, is_ephemeral=ephemeral,
             response_url=response_url, state=state or None, block_id=str(action.get("block_id", "")),
-            trigger_id=trigger_id,
+            trigger_id=trigger_id, selected_option=_chosen(action),
             message=None if ephemeral else {k: v for k, v in message.items() if v is not None},
             channel_name="directmessage" if channel.is_im else channel.name)
         self._app_answered(response, channel.id, user.id, "That click")
@@ -389,3 +390,11 @@ class SandboxEmulator(SlackEmulator):
 def _clock(ts: str) -> str:
     """A message's time of day, as the sidebar of a Slack client shows it."""
     return dt.datetime.fromtimestamp(float(ts), dt.timezone.utc).strftime("%H:%M UTC")
+
+
+def _chosen(action: dict) -> dict | None:
+    """The option chosen in an overflow menu (a click on a menu rather than a button), if it is one."""
+    option = action.get("selected_option")
+    if not isinstance(option, dict) or not isinstance(option.get("value"), str):
+        return None
+    return {"value": option["value"], "text": {"type": "plain_text", "text": str((option.get("text") or {}).get("text", ""))}}

@@ -1,7 +1,7 @@
 """linked tickets that stay current (status, polling); alert channels that receive a daily or weekly digest
 
 Revision ID: 0007_tickets_digests
-Revises: 0005_alert_threads
+Revises: 0006_alert_lifecycle
 Create Date: 2026-12-02 12:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007_tickets_digests'
-down_revision = '0005_alert_threads'
+down_revision = '0006_alert_lifecycle'
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.models import Alert, AlertEvent
 from app.slack.blocks.cards import SEVERITY_EMOJI, Message, _message, section
-from app.slack.blocks.format import clip
+from app.slack.blocks.format import clip, plain, slack_time
 
 # event -> (the line, how its detail follows); {actor} is who did it.
 LINES = {
@@ -22,8 +22,8 @@ LINES = {
 def alert_reply_line(event: AlertEvent, alert: Alert) -> str:
     """One event as a line of Slack mrkdwn."""
     line, then = LINES.get(event.event, (event.event.replace("_", " ").capitalize(), " — {detail}"))
-    title = f"{SEVERITY_EMOJI[alert.severity]} *{clip(alert.title, 200)}*"
-    actor = event.actor.name if event.actor else "Toktra"
+    title = _title(alert)
+    actor = plain(event.actor.name) if event.actor else "Toktra"
     text = line.format(actor=actor, title=title, status=alert.status)
     return text + then.format(detail=clip(event.detail, 1500)) if event.detail else text
 
@@ -31,4 +31,20 @@ def alert_reply_line(event: AlertEvent, alert: Alert) -> str:
 def render_alert_reply(event: AlertEvent, alert: Alert) -> Message:
     """The thread reply for one event of an alert's life."""
     line = alert_reply_line(event, alert)
+    return _message(line, [section(line)])
+
+
+def _title(alert: Alert) -> str:
+    return f"{SEVERITY_EMOJI[alert.severity]} *{plain(clip(alert.title, 200))}*"
+
+
+def render_unsnooze(alert: Alert, tz: str) -> Message:
+    """The snooze is over: the alert, announced again in the thread and the channel."""
+    line = f"⏰ Snooze over: {_title(alert)} is still {alert.status} (fired {slack_time(alert.fired_at, tz)})"
+    return _message(line, [section(line)])
+
+
+def render_reminder(alert: Alert, tz: str) -> Message:
+    """A reminder that an alert is still not acknowledged, in the thread and the channel."""
+    line = f"⏰ Reminder: {_title(alert)} is still not acknowledged (fired {slack_time(alert.fired_at, tz)})"
     return _message(line, [section(line)])

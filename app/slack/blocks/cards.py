@@ -9,6 +9,8 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
     SectionBlock,
 )
 
@@ -16,8 +18,19 @@ from app.models import Alert
 from app.services.budget import BudgetStatus
 from app.services.usage import UsageSummary
 from app.services.alerts import ACK_REASONS
-from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, \
-    alert_button_value
+from app.models.types import utcnow
+from app.services.alert_lifecycle import SNOOZE_CHOICES
+from app.slack.actions import (
+    ACKNOWLEDGE_ALERT,
+    ACKNOWLEDGE_WITH_REASON,
+    CREATE_TICKET,
+    LINK_TICKET,
+    REOPEN_ALERT,
+    RESOLVE_ALERT,
+    SNOOZE_ALERT,
+    alert_button_value,
+    snooze_option_value,
+)
 from app.slack.blocks.format import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
@@ -171,8 +184,13 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
         if alert.ack_reason:
             status += f" ({ACK_REASONS.get(alert.ack_reason, alert.ack_reason)}"
             status += f": “{clip(alert.ack_note, 500)}”)" if alert.ack_note else ")"
+    elif alert.status == "resolved":
+        by = alert.resolved_by.name if alert.resolved_by else "Toktra"
+        status = f"☑️ Resolved by {by} at {slack_time(alert.resolved_at, tz)}"
     else:
         status = "Open"
+    if alert.snoozed(utcnow()):
+        status += f" · 💤 Snoozed until {slack_time(alert.snoozed_until, tz)}"
     tickets = [ticket_fact(t) for t in alert.tickets]
     facts = [f"Person: {person}", f"Fired: {slack_time(alert.fired_at, tz)}", f"Status: {status}", *tickets]
     blocks = [section(summary, block_id=f"alert-{alert.id}"), context(" · ".join(facts))]
@@ -181,9 +199,19 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
     if alert.status == "open":
         buttons.append(ButtonElement(text="Acknowledge", action_id=ACKNOWLEDGE_ALERT, value=value, style="primary"))
         buttons.append(ButtonElement(text="Acknowledge with reason…", action_id=ACKNOWLEDGE_WITH_REASON, value=value))
+    if alert.status == "resolved":
+        buttons.append(ButtonElement(text="Reopen", action_id=REOPEN_ALERT, value=value))
+    elif any(t.closed for t in alert.tickets):  # its ticket is done: resolving is the likely next step
+        buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE_ALERT, value=value, style="primary"))
+    else:
+        buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE_ALERT, value=value))
     if can_ticket and not alert.tickets:  # an alert with a ticket (its own or carried over) shows that one
         buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=value))
         buttons.append(ButtonElement(text="Link ticket…", action_id=LINK_TICKET, value=value))
+    if alert.status != "resolved":
+        buttons.append(OverflowMenuElement(action_id=SNOOZE_ALERT, options=[
+            Option(text=f"Snooze {label}", value=snooze_option_value(alert.id, choice, query, page))
+            for choice, label in SNOOZE_CHOICES.items()]))
     if buttons:
         blocks.append(ActionsBlock(block_id=f"alert-actions-{alert.id}", elements=buttons))
     return blocks

@@ -24,6 +24,9 @@ from app.slack.actions import (
     LINK_TICKET_MODAL,
     REJECT_MODAL,
     REJECT_REIMBURSEMENT,
+    REOPEN_ALERT,
+    RESOLVE_ALERT,
+    SNOOZE_ALERT,
     typed_reason,
 )
 from app.slack.blocks.modals import render_link_checking
@@ -48,7 +51,7 @@ from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue, enqueue_durably
 from jobs.modals import open_acknowledge_modal, open_link_ticket_modal, open_reject_modal
-from jobs.alerts import acknowledge_from_slack
+from jobs.alerts import acknowledge_from_slack, reopen_from_slack, resolve_from_slack, snooze_from_slack
 from jobs.commands import run_command
 from jobs.reimbursements import decide_from_slack
 from jobs.slack import reply_to_mention
@@ -199,6 +202,28 @@ def _open_modal(job, ack: Ack, body: dict, context: BoltContext, **extra) -> Non
     ack()
 
 
+def _is_ephemeral(body: dict) -> bool:
+    return bool((body.get("container") or {}).get("is_ephemeral"))
+
+
+def on_resolve(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Resolve clicked on an alert card."""
+    _queue_click(resolve_from_slack, ack, body, context, is_ephemeral=_is_ephemeral(body))
+
+
+def on_reopen(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Reopen clicked on a resolved alert's card."""
+    _queue_click(reopen_from_slack, ack, body, context, is_ephemeral=_is_ephemeral(body))
+
+
+def on_snooze(ack: Ack, body: dict, context: BoltContext) -> None:
+    """A Snooze duration chosen in an alert card's menu (the option's value carries the alert and duration)."""
+    action = body["actions"][0]
+    selected = action.get("selected_option") if isinstance(action.get("selected_option"), dict) else {}
+    action["value"] = selected.get("value", "") if isinstance(selected.get("value"), str) else ""
+    _queue_click(snooze_from_slack, ack, body, context, is_ephemeral=_is_ephemeral(body))
+
+
 def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
     """Create ticket clicked on an alert card."""
     _queue_click(create_ticket_from_slack, ack, body, context)
@@ -275,6 +300,9 @@ def register_listeners(bolt: App) -> None:
         bolt.command(name)(on_command)
     bolt.action(ACKNOWLEDGE_ALERT)(on_acknowledge)
     bolt.action(CREATE_TICKET)(on_create_ticket)
+    bolt.action(RESOLVE_ALERT)(on_resolve)
+    bolt.action(REOPEN_ALERT)(on_reopen)
+    bolt.action(SNOOZE_ALERT)(on_snooze)
     bolt.action(APPROVE_REIMBURSEMENT)(on_approve)
     bolt.action(REJECT_REIMBURSEMENT)(on_reject)
     bolt.view_submission(REJECT_MODAL)(on_reject_submitted)

@@ -63,7 +63,7 @@
   function inputValues(root) {
     const values = {};
     root.querySelectorAll(".msg[data-ts]").forEach((msg) => {
-      msg.querySelectorAll("input[data-action-id], textarea[data-action-id], select[data-action-id]").forEach((el) => {
+      msg.querySelectorAll("input[data-action-id], textarea[data-action-id], select[data-action-id]:not([data-overflow])").forEach((el) => {
         values[msg.dataset.ts + "|" + el.dataset.blockId + "|" + el.dataset.actionId] = el.value;
       });
     });
@@ -215,6 +215,20 @@
   $("messages").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action-id]");
     if (button) click(button);
+  });
+  $("messages").addEventListener("change", async (event) => {
+    const menu = event.target.closest("select[data-overflow]");
+    if (!menu || !menu.value) return;
+    const msg = menu.closest(".msg[data-ts]");
+    const chosen = menu.options[menu.selectedIndex];
+    menu.disabled = true;
+    await post("/sandbox/api/click", {
+      user: state.user, conversation: state.conversation, message_ts: msg.dataset.ts,
+      action: { action_id: menu.dataset.actionId, block_id: menu.dataset.blockId,
+                selected_option: { value: chosen.value, text: { type: "plain_text", text: chosen.textContent } } },
+      state: messageState(msg),
+    });
+    refresh();
   });
   document.querySelector(".sidebar nav").addEventListener("click", (event) => {
     const link = event.target.closest("a[data-conversation]");
