@@ -91,7 +91,8 @@ def dumps(value) -> str:
 
 
 def buttons(message) -> list[str]:
-    return [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+            if e["type"] == "button"]
 
 
 def open_link_modal(signed, slack, alert, run_worker) -> dict:
