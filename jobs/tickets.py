@@ -20,7 +20,7 @@ from app.services.tickets import TicketError, link_ticket, start_polling
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_alert_button
 from app.slack.blocks.format import plain, when
-from app.slack.blocks.modals import render_link_progress, render_link_ticket_modal
+from app.slack.blocks.modals import render_link_outcome, render_link_ticket_modal
 from app.slack.client.respond import post_response, post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
 from app.slack.client.users import acting_user
@@ -169,14 +169,14 @@ def link_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     except (ItsmError, TicketError) as exc:
         problem = exc.message if isinstance(exc, ItsmError) else str(exc)
         if not connectors:
-            _show(workspace_id, view_id, render_link_progress(alert, f":warning: {problem}", done=True))
+            _show(workspace_id, view_id, render_link_outcome(alert, f":warning: {plain(problem)}"))
         else:
             _show(workspace_id, view_id, render_link_ticket_modal(alert, connectors, metadata, problem, typed,
                                                                   connector_id))
         return f"not linked: {problem}"
     words = (f"✅ Linked <{ticket.url}|{plain(ticket.external_key)}> ({plain(ticket.status)}) to this alert. "
              "Its cards show it, and Toktra keeps its status current.")
-    _show(workspace_id, view_id, render_link_progress(alert, words, done=True))
+    _show(workspace_id, view_id, render_link_outcome(alert, words))
     return f"linked {ticket.external_key}"
 
 

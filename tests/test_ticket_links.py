@@ -403,3 +403,20 @@ def test_a_status_name_from_the_connector_cannot_mention_the_channel(org, member
     card, thread = card_and_thread(slack)
     assert thread[1] == "🎫 Ticket updated: OPS-7 is now &lt;!channel&gt; look"
     assert "<!channel>" not in dumps(card["blocks"]) and "&lt;!channel&gt; look" in dumps(card["blocks"])
+
+
+def test_link_ticket_works_from_the_home_tab(org, member, route, jira, slack, signed, http, run_worker):
+    jira_get(http)
+    alert = fire(org, member)
+    signed.event({"type": "app_home_opened", "user": "U0001", "channel": "DU0001", "tab": "home",
+                  "event_ts": "1.0"})
+    run_worker()
+    home = slack.home_view("U0001")
+    assert "Link ticket…" in dumps(home)
+    signed.view_action(LINK_TICKET, alert_button_value(alert.id), home, user_id="U0001")
+    run_worker()
+    [modal] = slack.modals()
+    signed.view_submission(modal, link_values(jira, "OPS-7"), user_id="U0001")
+    run_worker()
+    assert "Linked <https://acme.atlassian.net/browse/OPS-7|OPS-7>" in dumps(slack.modals())
+    assert f"<{JIRA}/browse/OPS-7|OPS-7> In Progress" in dumps(slack.home_view("U0001"))

@@ -10,7 +10,7 @@ from app.models import Alert, ItsmConnector, ReimbursementRequest
 from app.services.alerts import ACK_REASONS, MAX_ACK_NOTE
 from app.slack.actions import ACKNOWLEDGE_MODAL, LINK_TICKET_MODAL, REASON_LIMIT, REJECT_MODAL
 from app.slack.blocks.cards import SEVERITY_EMOJI, context, section
-from app.slack.blocks.format import clip
+from app.slack.blocks.format import clip, plain
 
 REJECT_REASON_BLOCK = "reject-reason"
 REJECT_REASON_ACTION = "reason"
@@ -74,7 +74,7 @@ LINK_KEY_LIMIT = 500
 
 
 def _alert_summary(alert: Alert) -> str:
-    return f"{SEVERITY_EMOJI[alert.severity]} *{clip(alert.policy, 200)}*\n{clip(alert.title, 500)}"
+    return f"{SEVERITY_EMOJI[alert.severity]} *{plain(clip(alert.policy, 200))}*\n{plain(clip(alert.title, 500))}"
 
 
 def render_link_ticket_modal(alert: Alert, connectors: list[ItsmConnector], metadata: str, error: str | None = None,
@@ -87,7 +87,7 @@ def render_link_ticket_modal(alert: Alert, connectors: list[ItsmConnector], meta
     chosen = next((o for o, c in zip(options, connectors) if c.id == connector_id), options[0])
     blocks = [section(_alert_summary(alert))]
     if error:
-        blocks.append(section(f":warning: {clip(error, 2900)}"))
+        blocks.append(section(f":warning: {plain(clip(error, 2900))}"))
     blocks += [
         InputBlock(block_id=LINK_CONNECTOR_BLOCK, label="Ticketing system",
                    element=StaticSelectElement(action_id=LINK_CONNECTOR_ACTION, options=options,
@@ -102,15 +102,15 @@ def render_link_ticket_modal(alert: Alert, connectors: list[ItsmConnector], meta
                 private_metadata=metadata, blocks=blocks).to_dict()
 
 
-def render_link_progress(alert: Alert, text: str, metadata: str = "", done: bool = False) -> dict:
-    """The modal while the ticket is being checked, or once it is linked (no submit button)."""
-    return View(type="modal", callback_id=LINK_TICKET_MODAL, title="Link ticket", close="Close" if done else "Cancel",
-                private_metadata=metadata, blocks=[section(_alert_summary(alert)), section(text)]).to_dict()
+def render_link_outcome(alert: Alert, text: str) -> dict:
+    """The modal once the ticket is linked, or can't be (no submit button)."""
+    return View(type="modal", callback_id=LINK_TICKET_MODAL, title="Link ticket", close="Close",
+                blocks=[section(_alert_summary(alert)), section(text)]).to_dict()
 
 
 def render_link_checking(key: str, system: str, submitted: dict) -> dict:
     """What the modal shows while a job reads the ticket from the connector (it replaces this view)."""
     blocks = [b for b in submitted.get("blocks") or [] if b.get("type") == "section"][:1]
+    checking = section(f":hourglass_flowing_sand: Checking {key} in {plain(clip(system, 100))}…")
     return View(type="modal", callback_id=LINK_TICKET_MODAL, title="Link ticket", close="Cancel",
-                private_metadata=submitted.get("private_metadata") or "",
-                blocks=[*blocks, section(f":hourglass_flowing_sand: Checking {key} in {clip(system, 100)}…")]).to_dict()
+                private_metadata=submitted.get("private_metadata") or "", blocks=[*blocks, checking]).to_dict()

@@ -29,7 +29,6 @@ from app.slack.actions import (
     SNOOZE_ALERT,
     typed_reason,
 )
-from app.slack.blocks.modals import render_link_checking
 from app.slack.blocks.modals import (
     ACK_NOTE_ACTION,
     ACK_NOTE_BLOCK,
@@ -43,6 +42,7 @@ from app.slack.blocks.modals import (
     LINK_KEY_BLOCK,
     REJECT_REASON_ACTION,
     REJECT_REASON_BLOCK,
+    render_link_checking,
 )
 from app.slack.ingress.dedupe import delivery_key, forget_delivery
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
