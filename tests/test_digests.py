@@ -93,7 +93,11 @@ def test_a_daily_digest_arrives_once_at_the_local_time_with_counts_and_the_top_o
     with at(TUESDAY_0900_PARIS + dt.timedelta(days=1, minutes=1)):
         run_worker()
     assert fresh(high).status == "acknowledged"
-    assert len(digests()) == 1 and len(slack.messages("C1")) == 1
+    assert len(digests()) == 1
+    [digest] = slack.messages("C1")  # updated in place: the click shows
+    assert "*3 alerts* · 🔴 1 critical · 🟠 2 high\\nStatus: 2 acknowledged · 1 open" in text_of(digest)
+    assert [b["block_id"] for b in digest["blocks"] if b.get("block_id", "").startswith("digest-alert-")] == [
+        f"digest-alert-{critical.id}"]
 
 
 def test_two_workers_post_a_period_digest_once(app, paris, member, channels, slack, run_worker):
