@@ -93,7 +93,11 @@ def test_a_daily_digest_arrives_once_at_the_local_time_with_counts_and_the_top_o
     with at(TUESDAY_0900_PARIS + dt.timedelta(days=1, minutes=1)):
         run_worker()
     assert fresh(high).status == "acknowledged"
-    assert len(digests()) == 1 and len(slack.messages("C1")) == 1
+    assert len(digests()) == 1
+    [digest] = slack.messages("C1")  # updated in place: the click shows
+    assert "*3 alerts* · 🔴 1 critical · 🟠 2 high\\nStatus: 2 acknowledged · 1 open" in text_of(digest)
+    assert [b["block_id"] for b in digest["blocks"] if b.get("block_id", "").startswith("digest-alert-")] == [
+        f"digest-alert-{critical.id}"]
 
 
 def test_two_workers_post_a_period_digest_once(app, paris, member, channels, slack, run_worker):
@@ -197,3 +201,19 @@ def test_a_channel_switched_back_to_real_time_gets_each_alert_again(paris, chann
     run_worker()
     [card] = slack.messages("C1")
     assert "Another AWS key" in text_of(card)
+
+
+def test_digest_times_follow_the_local_clock_across_a_daylight_saving_change():
+    from app.services.digests import DigestSchedule
+
+    daily = DigestSchedule("daily", "09:00", None, "America/New_York")
+    # 2026-03-08: clocks go forward in New York; 09:00 is 14:00 UTC before and 13:00 UTC after.
+    end = daily.latest_end(dt.datetime(2026, 3, 8, 13, 30, tzinfo=UTC))
+    assert end == dt.datetime(2026, 3, 8, 13, 0, tzinfo=UTC)
+    assert daily.start_of(end) == dt.datetime(2026, 3, 7, 14, 0, tzinfo=UTC)
+    assert daily.latest_end(dt.datetime(2026, 3, 8, 12, 59, tzinfo=UTC)) == dt.datetime(2026, 3, 7, 14, 0, tzinfo=UTC)
+    weekly = DigestSchedule("weekly", "17:30", 4, "Europe/Paris")  # Fridays
+    friday = dt.datetime(2026, 12, 4, 16, 30, tzinfo=UTC)
+    assert weekly.latest_end(friday + dt.timedelta(days=6)) == friday
+    assert weekly.latest_end(friday - dt.timedelta(seconds=1)) == friday - dt.timedelta(days=7)
+    assert weekly.end_of(weekly.start_of(friday)) == friday

@@ -17,7 +17,8 @@ from app.extensions import db
 from app.models import SEVERITIES, Alert, AlertChannelRoute, Organization, SlackWorkspace
 from app.models.types import utcnow
 from app.services.errors import DomainError
-from app.services.outbox import add_message
+from app.models.outbox import OutboxMessage
+from app.services.outbox import add_message, refresh_message
 from app.services.periods import zone
 
 DIGEST_KIND = "alert_digest"
@@ -165,6 +166,24 @@ def write_due_digests(now: dt.datetime | None = None) -> int:
             written += 1
         db.session.commit()
     return written
+
+
+def refresh_digests_showing(alert: Alert) -> int:
+    """The alert changed (acknowledged, resolved...): the digests of its period that count it are updated in
+    place, in the caller's transaction, so a click on a digest's button shows. Returns how many."""
+    candidates = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.kind == DIGEST_KIND, OutboxMessage.org_id == alert.org_id,
+        OutboxMessage.created_at >= alert.fired_at,
+        OutboxMessage.created_at <= alert.fired_at + dt.timedelta(days=8))).all()
+    refreshed = 0
+    for message in candidates:
+        route = db.session.get(AlertChannelRoute, message.subject_id)
+        start = period_start_from_key(message.key)
+        if route is None or start is None or alert.severity not in route.severity_list:
+            continue
+        if start <= alert.fired_at < schedule_for(route, route.workspace.organization.timezone).end_of(start):
+            refreshed += refresh_message(message.key)
+    return refreshed
 
 
 @dataclass(frozen=True)
