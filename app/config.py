@@ -110,6 +110,9 @@ def load_config(env: Mapping[str, str] | None = None) -> dict:
         "OUTBOX_STALE_SECONDS": _float(env, "OUTBOX_STALE_SECONDS", 30.0),
         "OUTBOX_AMBIGUOUS_DELAY_SECONDS": _float(env, "OUTBOX_AMBIGUOUS_DELAY_SECONDS", 30.0),
         "RQ_MAINTENANCE_INTERVAL": _int(env, "RQ_MAINTENANCE_INTERVAL", 10),
+        # How often the status of a linked or created ticket is read from ServiceNow or Jira (open / closed ones).
+        "TICKET_POLL_SECONDS": _int(env, "TICKET_POLL_SECONDS", 300),
+        "TICKET_POLL_CLOSED_SECONDS": _int(env, "TICKET_POLL_CLOSED_SECONDS", 3600),
         # Readiness (/readyz): the worker beats every WORKER_HEARTBEAT_SECONDS; older than MAX_AGE means dead.
         "WORKER_HEARTBEAT_SECONDS": _float(env, "WORKER_HEARTBEAT_SECONDS", 5.0),
         "WORKER_HEARTBEAT_MAX_AGE": _float(env, "WORKER_HEARTBEAT_MAX_AGE", 30.0),

@@ -10,7 +10,9 @@ from app.services.budget import budget_status
 from app.services.budget_requests import MEMBER_REFUSAL, may_request_budget
 from app.services.reimbursements import ReimbursementError, request_to_decide
 from app.slack.blocks import cards
-from app.slack.blocks.modals import render_acknowledge_modal, render_budget_request_modal, render_reject_modal
+from app.services.alerts import active_connectors
+from app.slack.blocks.modals import (render_acknowledge_modal, render_budget_request_modal, render_link_ticket_modal,
+                                     render_reject_modal)
 from app.slack.blocks.reimbursement_cards import decision_words
 from app.slack.client.respond import post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
@@ -77,6 +79,24 @@ def open_budget_request_modal(workspace_id: int, value: str, slack_user_id: str,
         return "no budget"
     return _open(workspace_id, trigger_id, render_budget_request_modal(status, org.name, org.id, response_url),
                  response_url, "Request more budget")
+
+
+def open_link_ticket_modal(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                           trigger_id: str) -> str:
+    """Link ticket clicked: open its modal (connector and key or URL), or say why not (no connector, gone)."""
+    clicked = clicked_alert(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    user, alert = clicked
+    connectors = active_connectors(user.org_id)
+    if not connectors:
+        post_response_if_alive(response_url, *cards.notice(
+            "No active ServiceNow or Jira connector is set up; an admin can add one in Toktra under "
+            "Integrations → ITSM."))
+        return "no connector"
+    metadata = json.dumps({"value": value, "response_url": response_url})
+    return _open(workspace_id, trigger_id, render_link_ticket_modal(alert, connectors, metadata), response_url,
+                 "Link ticket")
 
 
 def _open(workspace_id: int, trigger_id: str, view: dict, response_url: str, button: str) -> str:

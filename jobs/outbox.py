@@ -13,7 +13,8 @@ from flask import Flask, current_app
 from app import heartbeat
 from app.extensions import db
 from app.logs import bind as log_ids
-from app.models import Alert, AlertEvent, BudgetCrossing, Organization, ReimbursementRequest, SlackWorkspace, User
+from app.models import (Alert, AlertChannelRoute, AlertEvent, BudgetCrossing, Organization, ReimbursementRequest,
+                        SlackWorkspace, User)
 from app.models.outbox import OutboxMessage
 from app.models.types import utcnow
 from app.services import outbox
@@ -33,6 +34,8 @@ from app.slack.blocks.home import render_home, render_home_without_account
 from app.slack.client.users import linked_email, no_account_message, toktra_user_for
 from app.services.alerts import has_active_itsm
 from app.services.delivery_health import ALARM_KIND, render_delivery_alarm
+from app.services.digests import DIGEST_KIND, digest_content, period_start_from_key, write_due_digests
+from app.slack.blocks.digests import render_digest
 from app.services.periods import period_for
 from app.services.usage import usage_summary
 from app.slack.blocks import cards
@@ -59,10 +62,12 @@ from app.slack.client.web import (
 )
 from jobs import QueueUnavailable, enqueue, queue_deferred_jobs
 from jobs.slack import MENTION_REPLY
+from jobs.ticket_status import queue_ticket_polls
 
 log = logging.getLogger(__name__)
 
 LEADER_KEY = "toktra:outbox:dispatcher"
+
 
 class _Undeliverable(Exception):
     """The message cannot be sent (its subject or recipient is gone); str() says why."""
@@ -138,6 +143,8 @@ def _render_pace_nudge(message: OutboxMessage, client: WorkspaceClient) -> tuple
         raise _Undeliverable("The person was deleted.")
     pace = person_pace(user, nudge_period(message.key))
     return render_pace_nudge(pace, user.name, user.id, current_app.config["PUBLIC_BASE_URL"], user.pace_nudges)
+
+
 def _render_budget_request(message: OutboxMessage, request: ReimbursementRequest, org: Organization,
                            period) -> tuple[str, list[dict]]:
     status = budget_status(org)  # where the budget stands now, raised limit included
@@ -164,6 +171,15 @@ def _render_home(message: OutboxMessage, client: WorkspaceClient) -> dict:
 
 def _render_delivery_alarm(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
     return render_delivery_alarm(message)
+
+
+def _render_digest(message: OutboxMessage, client: WorkspaceClient) -> tuple[str, list[dict]]:
+    route = db.session.get(AlertChannelRoute, message.subject_id)
+    start = period_start_from_key(message.key)
+    if route is None or start is None:
+        raise _Undeliverable("The alert channel was removed before its digest was sent.")
+    tz = db.session.get(Organization, message.org_id).timezone
+    return render_digest(digest_content(route, tz, start), tz)
 
 
 def _post_or_update(client: WorkspaceClient, message: OutboxMessage, rendered: tuple[str, list[dict]]):
@@ -208,6 +224,7 @@ SENDERS = {
     BUDGET_CARD: Sender(_render_budget_card, _post_or_update),
     BUDGET_REPLY: Sender(_render_budget_reply, _post_or_update),
     PACE_NUDGE: Sender(_render_pace_nudge, _post_or_update),
+    DIGEST_KIND: Sender(_render_digest, _post_or_update),
 }
 
 
@@ -309,14 +326,17 @@ def _after_sent(message: OutboxMessage) -> None:
 
 
 def dispatch_due() -> int:
-    """Recover messages whose sender died, queue jobs kept while Redis was down, then queue each due message
-    that is not in flight; returns how many jobs were queued."""
+    """Recover messages whose sender died, queue jobs kept while Redis was down, write the digests whose time
+    has come, queue the ticket polls that are due, then queue each due message that is not in flight; returns
+    how many jobs were queued."""
     timing = outbox.Timing.from_config()
     outbox.recover_stale(timing)
     try:
         deferred = queue_deferred_jobs()
     except redis.RedisError as exc:
         raise QueueUnavailable(str(exc)) from exc
+    write_due_digests()  # outbox rows, queued just below
+    deferred += queue_ticket_polls()
     due = outbox.due_messages(timing)
     for index, message_id in enumerate(due):
         try:

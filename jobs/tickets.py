@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import sqlalchemy as sa
@@ -15,10 +16,13 @@ from app.models.types import utcnow
 from app.services.alert_timeline import record_event
 from app.services.alerts import active_connectors
 from app.services.home import refresh_homes
+from app.services.tickets import TicketError, link_ticket, start_polling
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_alert_button
-from app.slack.blocks.format import when
+from app.slack.blocks.format import plain, when
+from app.slack.blocks.modals import render_link_outcome, render_link_ticket_modal
 from app.slack.client.respond import post_response, post_response_if_alive
+from app.slack.client.web import SlackError, WorkspaceClient
 from app.slack.client.users import acting_user
 from jobs import enqueue_in
 from jobs.slack_retry import reschedule_on_rate_limit
@@ -85,6 +89,7 @@ def open_ticket(alert: Alert, connector: ItsmConnector, user: User, tz: str, att
             raise _Retry(exc.retry_after or 30, exc.message) from exc
         return f"Could not create the {system} ticket: {exc.message}"
     ticket.state, ticket.external_key, ticket.external_id, ticket.url = "created", ref.key, ref.external_id, ref.url
+    start_polling(ticket)  # its status shows on the card from the poller's next round
     # Every channel copy links the ticket and says so in its thread, committed with it.
     record_event(alert, "ticket_created", user, f"<{ref.url}|{ref.key}>" if ref.url else ref.key)
     refresh_homes(alert.org_id)
@@ -143,3 +148,41 @@ def create_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, 
             return "retry scheduled"
     post_response_if_alive(response_url, *cards.notice("\n".join(replies)))
     return "; ".join(replies)
+
+
+def link_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str, connector_id: int,
+                           key: str, typed: str, view_id: str) -> str:
+    """Link ticket submitted: read the ticket from its connector, link it and say so in the modal; or show the
+    connector's answer in the modal so the key can be corrected."""
+    clicked = clicked_alert(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    user, alert = clicked
+    connectors = active_connectors(user.org_id)
+    connector = next((c for c in connectors if c.id == connector_id), None)
+    metadata = json.dumps({"value": value, "response_url": response_url})
+    try:
+        if connector is None:
+            raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
+        found = client_for(connector).fetch_ticket(key)
+        ticket = link_ticket(alert, connector, found, user)
+    except (ItsmError, TicketError) as exc:
+        problem = exc.message if isinstance(exc, ItsmError) else str(exc)
+        if not connectors:
+            _show(workspace_id, view_id, render_link_outcome(alert, f":warning: {plain(problem)}"))
+        else:
+            _show(workspace_id, view_id, render_link_ticket_modal(alert, connectors, metadata, problem, typed,
+                                                                  connector_id))
+        return f"not linked: {problem}"
+    words = (f"✅ Linked <{ticket.url}|{plain(ticket.external_key)}> ({plain(ticket.status)}) to this alert. "
+             "Its cards show it, and Toktra keeps its status current.")
+    _show(workspace_id, view_id, render_link_outcome(alert, words))
+    return f"linked {ticket.external_key}"
+
+
+def _show(workspace_id: int, view_id: str, view: dict) -> None:
+    """Replace the open modal; if the person closed it meanwhile, the card still shows the outcome."""
+    try:
+        WorkspaceClient(db.session.get(SlackWorkspace, workspace_id)).views_update(view_id=view_id, view=view)
+    except SlackError as exc:
+        log.info("views.update of the Link ticket modal failed: %s", exc)

@@ -12,7 +12,8 @@ from app.models import Alert, User
 from app.services.budget import BudgetStatus
 from app.services.periods import period_for
 from app.services.usage import ProviderUsage, UsageSummary
-from app.slack.actions import ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, RESOLVE_ALERT, SNOOZE_ALERT
+from app.slack.actions import (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, RESOLVE_ALERT,
+                                SNOOZE_ALERT)
 from app.slack.blocks.cards import budget_bar, render_alert_list, render_budget_card, render_usage_card
 
 # The examples of the product specification, "Slash commands", character for character.
@@ -126,8 +127,10 @@ def test_an_alert_card_shows_what_who_when_status_and_buttons():
     assert f"Acknowledged by Ada Admin at <!date^{acked}^{{date_short_pretty}} {{time}}|Jan 5, 2025 11:00 CET>" in body
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == [ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON,
-                                                                RESOLVE_ALERT, CREATE_TICKET, SNOOZE_ALERT]
-    assert [e["action_id"] for e in actions[1]["elements"]] == [RESOLVE_ALERT, CREATE_TICKET, SNOOZE_ALERT]
+                                                                RESOLVE_ALERT, CREATE_TICKET, LINK_TICKET,
+                                                                SNOOZE_ALERT]
+    assert [e["action_id"] for e in actions[1]["elements"]] == [RESOLVE_ALERT, CREATE_TICKET, LINK_TICKET,
+                                                                SNOOZE_ALERT]
     assert [o["text"]["text"] for o in actions[0]["elements"][-1]["options"]] == [
         "Snooze 1 hour", "Snooze 4 hours", "Snooze 1 day", "Snooze until tomorrow 09:00"]
     assert json.loads(actions[0]["elements"][0]["value"]) == {"alert": 1, "q": "", "page": 0}

@@ -25,6 +25,7 @@ from app.services.accounts import find_user
 from app.services.alert_routes import KEEP, RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
 from app.services.alert_lifecycle import resolve_alert
 from app.services.alerts import fire_alert, recent_alerts
+from app.services.digests import DigestError, check_delivery
 from app.slack.blocks.format import plain
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 from jobs import QueueUnavailable, enqueue
@@ -124,9 +125,11 @@ def post_alert_channel(body: AlertChannelIn):
     """Route severities to a channel (by id or name; team_id when the org has several workspaces)."""
     try:
         workspace = pick_workspace(g.org, body.team_id)
+        delivery = check_delivery(body.delivery, body.digest_time, body.digest_weekday)
         channel_id, channel_name = _resolve_channel(workspace, body)
-        route = add_route(workspace, channel_id, channel_name, body.severities, body.remind_after_minutes)
-    except RouteError as exc:
+        route = add_route(workspace, channel_id, channel_name, body.severities, body.remind_after_minutes,
+                          delivery=delivery)
+    except (RouteError, DigestError) as exc:
         response, status = error_response(status_for(exc), str(exc))
         if status == 503:
             response.headers["Retry-After"] = "5"
@@ -136,16 +139,22 @@ def post_alert_channel(body: AlertChannelIn):
 
 @bp.put("/alert-channels/<int:route_id>")
 @api_key_required
-@operation("Change a channel's severities and reminders", {200: (AlertChannel, "The updated route")}, body=SeveritiesIn)
+@operation("Change a channel's severities, reminders or delivery (real time, daily or weekly digest)",
+           {200: (AlertChannel, "The updated route")}, body=SeveritiesIn)
 def put_alert_channel(route_id: int, body: SeveritiesIn):
     """Change which severities a channel receives."""
     route = get_route(g.org.id, route_id) if route_id <= MAX_ID else None
     if route is None:
         return error_response(404, f"No alert channel {route_id} in this organization.")
     try:
+        delivery = None
+        if body.delivery is not None or body.digest_time is not None or body.digest_weekday is not None:
+            delivery = check_delivery(body.delivery or route.delivery,
+                                      body.digest_time if body.digest_time is not None else route.digest_time,
+                                      body.digest_weekday if body.digest_weekday is not None else route.digest_weekday)
         reminders = body.remind_after_minutes if "remind_after_minutes" in body.model_fields_set else KEEP
-        update_route(route, body.severities, reminders)
-    except RouteError as exc:
+        update_route(route, body.severities, reminders, delivery=delivery)
+    except (RouteError, DigestError) as exc:
         return error_response(status_for(exc), str(exc))
     return jsonify(route_json(route))
 

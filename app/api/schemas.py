@@ -344,10 +344,16 @@ class AlertIn(RequestBody):
 
 
 class Ticket(ResponseBody):
-    """A ServiceNow or Jira ticket made from an alert."""
+    """A ServiceNow or Jira ticket made from an alert, or an existing one linked to it."""
 
     key: str
     url: str
+    status: str | None = Field(None, description="The ticket's status as ServiceNow or Jira names it, "
+                                                 "as last read (every few minutes).")
+    closed: bool = Field(False, description="Whether that status counts as done (Jira's done category; "
+                                            "ServiceNow Resolved, Closed or Canceled).")
+    linked: bool = Field(False, description="An existing ticket linked to the alert, rather than one Toktra "
+                                            "created.")
 
 
 class Alert(ResponseBody):
@@ -437,27 +443,50 @@ REMIND_MINUTES = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_REMI
                                  "again every interval, in the alert's thread and the channel; null: never."}
 
 
+Delivery = Annotated[Literal["realtime", "daily", "weekly"], Field(
+    description="realtime (default): each alert is posted as it fires; daily or weekly: one digest per period "
+                "at digest_time, with counts and the top open alerts.")]
+DigestTime = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+                       Field(description="The digest's local time (the organization's timezone), HH:MM; "
+                                         "default 09:00.", json_schema_extra={"example": "09:00"})]
+DigestWeekday = Annotated[int, Field(ge=0, le=6, description="A weekly digest's day: 0 = Monday … 6 = Sunday; "
+                                                             "default Monday.")]
+DELIVERY_MESSAGES = {
+    "delivery": "delivery must be realtime, daily or weekly",
+    "digest_time": 'digest_time must be a local time as HH:MM (24-hour), such as "09:00"',
+    "digest_weekday": "digest_weekday must be a whole number from 0 (Monday) to 6 (Sunday)",
+}
+
+
 class AlertChannelIn(RequestBody):
-    """Route severities to a channel, named by channel_id or channel_name."""
+    """Route severities to a channel, named by channel_id or channel_name; in real time or as a digest."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     MESSAGES = {name: _text_messages(name) | {"default": f"{name} must be a string"}
-                for name in ("channel_id", "channel_name", "team_id")}
+                for name in ("channel_id", "channel_name", "team_id")} | DELIVERY_MESSAGES
 
     channel_id: Text(32, min_length=0, example="C0123ABCD") | None = None
     channel_name: Text(201, min_length=0, example="security-incidents") | None = None
     severities: _ours(_severities, SEVERITY_LIST)
     team_id: Text(32, min_length=0, description="Required when the organization has several workspaces.") | None = None
     remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
+    delivery: Delivery | None = None
+    digest_time: DigestTime | None = None
+    digest_weekday: DigestWeekday | None = None
 
 
 class SeveritiesIn(RequestBody):
-    """Which severities a channel receives, and its reminder interval (left out: unchanged)."""
+    """Which severities a channel receives, its reminder interval and how it receives alerts (real time or a
+    digest); what is left out is kept."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
+    MESSAGES = DELIVERY_MESSAGES
 
-    severities: _ours(_severities, SEVERITY_LIST)
+    severities: _ours(_severities, SEVERITY_LIST) | None = None
     remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
+    delivery: Delivery | None = None
+    digest_time: DigestTime | None = None
+    digest_weekday: DigestWeekday | None = None
 
 
 class LastDelivery(ResponseBody):
@@ -478,6 +507,9 @@ class AlertChannel(ResponseBody):
     channel_name: str
     severities: list[Severity]
     remind_after_minutes: int | None
+    delivery: Literal["realtime", "daily", "weekly"]
+    digest_time: str | None = Field(description="Local HH:MM of a digest (organization's timezone).")
+    digest_weekday: int | None = Field(description="A weekly digest's day, 0 = Monday.")
     last_delivery: LastDelivery | None
 
 

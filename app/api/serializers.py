@@ -93,7 +93,8 @@ def alert_json(alert) -> dict:
         "resolved_by": alert.resolved_by.email if alert.resolved_by else None,
         "resolved_at": _iso(alert.resolved_at),
         "snoozed_until": _iso(alert.snoozed_until) if alert.snoozed(utcnow()) else None,
-        "tickets": [{"key": t.external_key, "url": t.url} for t in alert.tickets],
+        "tickets": [{"key": t.external_key, "url": t.url, "status": t.status, "closed": t.closed, "linked": t.linked}
+                    for t in alert.tickets],
     }).model_dump()
 
 
@@ -106,6 +107,9 @@ def route_json(route) -> dict:
         "channel_id": route.channel_id,
         "channel_name": route.channel_name,
         "severities": route.severity_list,
+        "delivery": route.delivery,
+        "digest_time": route.digest_time,
+        "digest_weekday": route.digest_weekday,
         "remind_after_minutes": route.remind_after_minutes,
         "last_delivery": None if route.last_delivery_at is None else {
             "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},

@@ -14,7 +14,8 @@ from app.dashboard.auth import role_required
 from app.errors import status_for
 
 from app.integrations import bp
-from app.integrations.forms import ActionForm, AddChannelForm, BudgetChannelForm, RouteSeveritiesForm
+from app.integrations.forms import (DELIVERY_CHOICES, WEEKDAY_CHOICES, ActionForm, AddChannelForm, BudgetChannelForm,
+                                     RouteSeveritiesForm)
 from app.integrations.pending import asked_at, queue_marked, waiting
 from jobs.alerts import refresh_channel_list, send_test_alert
 from app.extensions import db
@@ -31,6 +32,7 @@ from app.services.alert_routes import (
 )
 from app.services.budget_card import card_problem, clear_budget_channel, set_budget_channel
 from app.services.delivery_health import recent_deliveries
+from app.services.digests import WEEKDAYS, describe_delivery
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
 
 QUEUE_DOWN = "Toktra's job queue is unreachable right now, so {what}. Try again in a minute."
@@ -68,6 +70,16 @@ def _severity_words(severities: list[str]) -> str:
     if len(severities) == 1:
         return severities[0]
     return ", ".join(severities[:-1]) + " and " + severities[-1]
+
+
+def _how(delivery: tuple) -> str:
+    """" in a daily digest at 09:00" (nothing for real time, the default)."""
+    kind, at, weekday = delivery
+    if kind == "daily":
+        return f" in a daily digest at {at}"
+    if kind == "weekly":
+        return f" in a weekly digest on {WEEKDAYS[weekday]} at {at}"
+    return ""
 
 
 def _page_url(workspace_id: int | None = None, several: bool = False, **args) -> str:
@@ -134,7 +146,9 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         route = next((r for r in routes if r.id == edit_id), None)
         if route is not None:
             edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list,
-                                            remind_after_minutes=str(route.remind_after_minutes or ""))
+                                            remind_after_minutes=str(route.remind_after_minutes or ""),
+                                            delivery=route.delivery, digest_time=route.digest_time or "09:00",
+                                            digest_weekday=route.digest_weekday or 0)
         else:
             edit_id = None
 
@@ -152,6 +166,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
         budget_channel=db.session.get(BudgetChannel, org.id), budget_form=budget_form, budget_options=budget_options,
         budget_card_problem=card_problem(org.id),
+        describe_delivery=describe_delivery, delivery_choices=DELIVERY_CHOICES, weekday_choices=WEEKDAY_CHOICES,
     ), status
 
 
@@ -190,12 +205,13 @@ def alert_channel_add():
     severities = form.severities.data
     ordered = [s for s in SEVERITIES if s in severities]
     try:
-        add_route(workspace, channel["id"], channel["name"], ordered, parse_remind_minutes(form.remind_after_minutes.data))
+        add_route(workspace, channel["id"], channel["name"], ordered,
+                  parse_remind_minutes(form.remind_after_minutes.data), delivery=form.delivery_setting)
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]
         return _render(form, workspace.id, status=status_for(exc))
-    flash(f"#{channel['name']} now receives {_severity_words(ordered)} alerts.", "success")
+    flash(f"#{channel['name']} now receives {_severity_words(ordered)} alerts{_how(form.delivery_setting)}.", "success")
     return redirect(_page_url(workspace.id, len(workspaces) > 1), 303)
 
 
@@ -248,8 +264,10 @@ def alert_channel_update(route_id: int):
     if not form.validate_on_submit():
         return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
     ordered = [s for s in SEVERITIES if s in form.severities.data]
-    update_route(route, ordered, parse_remind_minutes(form.remind_after_minutes.data))
-    flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts.", "success")
+    update_route(route, ordered, parse_remind_minutes(form.remind_after_minutes.data),
+                 delivery=form.delivery_setting)
+    flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts"
+          f"{_how(form.delivery_setting)}.", "success")
     return redirect(url_for("integrations.alert_channels"), 303)
 
 

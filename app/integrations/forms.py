@@ -5,7 +5,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectMultipleField, StringField
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -20,6 +20,14 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def _weekday(value):
+    """A weekday number from the form, or the raw value for the validator to name."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _severities_field() -> MultiCheckboxField:
@@ -52,7 +60,34 @@ class ActionForm(FlaskForm):
     """An empty form whose CSRF token protects a button (remove, test, refresh, delete, ...)."""
 
 
-class AddChannelForm(FlaskForm):
+DELIVERY_CHOICES = [("realtime", "Real time: each alert as it fires"), ("daily", "Daily digest"),
+                    ("weekly", "Weekly digest")]
+WEEKDAY_CHOICES = [(i, day) for i, day in enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                                     "Saturday", "Sunday"))]
+
+
+class DeliveryFields:
+    """Real time or a digest, its local time and (weekly) its day; `delivery_setting` is the checked choice."""
+
+    delivery_setting = ("realtime", None, None)
+
+    # The page lists DELIVERY_CHOICES and WEEKDAY_CHOICES itself; check_delivery validates what comes back.
+    delivery = SelectField("Delivery", default="realtime", validate_choice=False)
+    digest_time = StringField("Digest time", default="09:00",
+                              filters=[lambda v: v.strip() if isinstance(v, str) else v])
+    digest_weekday = SelectField("Weekly digest day", default=0, coerce=_weekday, validate_choice=False)
+
+    def validate_delivery(self, field):
+        from app.services.digests import DigestError, check_delivery
+
+        try:
+            self.delivery_setting = check_delivery(field.data, self.digest_time.data, self.digest_weekday.data)
+        except DigestError as exc:
+            raise ValidationError(str(exc).replace("digest_time", "The digest time")
+                                  .replace("digest_weekday", "The day")) from None
+
+
+class AddChannelForm(DeliveryFields, FlaskForm):
     """Route alerts of some severities to a Slack channel picked from the list or typed by name."""
 
     workspace_id = IntegerField("Slack workspace", validators=[Optional()])
@@ -78,8 +113,8 @@ class BudgetChannelForm(FlaskForm):
                                filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
 
-class RouteSeveritiesForm(FlaskForm):
-    """Change which severities a channel receives, and its reminders."""
+class RouteSeveritiesForm(DeliveryFields, FlaskForm):
+    """Change which severities a channel receives, its reminders, and how it receives alerts."""
 
     severities = _severities_field()
     remind_after_minutes = _remind_field()

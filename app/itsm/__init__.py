@@ -54,6 +54,15 @@ class TicketRequest:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {self.severity!r}")
 
 
+@dataclass(frozen=True)
+class TicketStatus:
+    """A ticket as the connector reports it now: where it is, its status's name, and whether that is closed."""
+
+    ref: TicketRef
+    status: str  # "In Progress", "Done", "Resolved"...
+    closed: bool  # Jira's "done" status category; ServiceNow's Resolved, Closed and Canceled states
+
+
 class ItsmError(Exception):
     """A failed ITSM call: `message` is user-facing; `retryable` and `retry_after` (seconds) guide the job."""
 
@@ -79,6 +88,11 @@ class ItsmClient(Protocol):
 
     def create_ticket(self, request: TicketRequest) -> TicketRef:
         """Open a ticket; raise ItsmError on failure."""
+        ...
+
+    def fetch_ticket(self, key: str) -> TicketStatus:
+        """The ticket with this key (Jira issue key, ServiceNow number or sys_id) and its status; ItsmError if
+        it does not exist or cannot be read."""
         ...
 
 

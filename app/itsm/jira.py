@@ -1,17 +1,19 @@
 """Jira issues: Cloud (REST v3, email + API token) and Server/Data Center (REST v2, personal access token)."""
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlparse
 
 import requests
 
-from app.itsm import ItsmError, TicketRef, TicketRequest, check_correlation_key, json_body, one_line, require, \
-    send, status_error
+from app.itsm import ItsmError, TicketRef, TicketRequest, TicketStatus, check_correlation_key, json_body, one_line, \
+    require, send, status_error
 
 SYSTEM = "Jira"
 SUMMARY_LIMIT = 255
 DESCRIPTION_LIMIT = 30_000  # Jira rejects text fields over 32,767 characters
 LINK_TEXT = "View the alert in Toktra"
+ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,49}-[1-9][0-9]{0,17}")
 
 
 class JiraClient:
@@ -73,6 +75,22 @@ class JiraClient:
         }
         return self._ref(self._call("POST", "/issue", json={"fields": fields}))
 
+    def fetch_ticket(self, key: str) -> TicketStatus:
+        """The issue and its status: fields.status.name, closed when fields.status.statusCategory.key is "done"."""
+        if not ISSUE_KEY.fullmatch(key or ""):
+            raise ItsmError(f"{key!r} is not a Jira issue key; a key looks like OPS-123.")
+        response = send(self.session, "GET", f"{self.api}/issue/{quote(key, safe='')}", system=SYSTEM,
+                        params={"fields": "status"})
+        if response.status_code == 404:
+            raise ItsmError(f"Jira at {self.host} has no issue {key} that this connector's account can see.",
+                            status=404)
+        issue = self._checked(response)
+        status = (issue.get("fields") or {}).get("status")
+        if not isinstance(status, dict) or not isinstance(status.get("name"), str):
+            raise ItsmError(f"Jira answered without the status of {key}.")
+        category = (status.get("statusCategory") or {}).get("key")
+        return TicketStatus(ref=self._ref(issue), status=status["name"], closed=category == "done")
+
     def _ref(self, issue) -> TicketRef:
         if not isinstance(issue, dict) or not issue.get("key") or not issue.get("id"):
             raise ItsmError("Jira answered without the issue's id and key.")
@@ -80,7 +98,10 @@ class JiraClient:
 
     def _call(self, method: str, path: str, **kwargs) -> dict:
         """The JSON object a REST call returns; ItsmError for any failure."""
-        response = send(self.session, method, self.api + path, system=SYSTEM, **kwargs)
+        return self._checked(send(self.session, method, self.api + path, system=SYSTEM, **kwargs))
+
+    def _checked(self, response) -> dict:
+        """The JSON object of a successful answer; ItsmError for any other."""
         body = json_body(response)
         if not 200 <= response.status_code < 300:
             raise status_error(SYSTEM, response, _error_detail(body), auth_hint=self.auth_hint,

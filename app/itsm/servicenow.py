@@ -6,8 +6,8 @@ from urllib.parse import urlparse
 
 import requests
 
-from app.itsm import ItsmError, TicketRef, TicketRequest, check_correlation_key, json_body, one_line, send, \
-    status_error
+from app.itsm import ItsmError, TicketRef, TicketRequest, TicketStatus, check_correlation_key, json_body, one_line, \
+    send, status_error
 
 SYSTEM = "ServiceNow"
 INCIDENTS = "/api/now/table/incident"
@@ -15,6 +15,8 @@ GROUPS = "/api/now/table/sys_user_group"
 SYS_ID = re.compile(r"[0-9a-f]{32}")
 URGENCY = {"critical": "1", "high": "2", "medium": "3", "low": "3"}  # also used for impact
 SHORT_DESCRIPTION_LIMIT = 160  # the incident form's short_description length
+INCIDENT_NUMBER = re.compile(r"[A-Z]{2,10}[0-9]{4,20}")
+CLOSED_STATES = {"6", "7", "8"}  # Resolved, Closed, Canceled (the incident table's state choices)
 
 
 class ServiceNowClient:
@@ -84,6 +86,29 @@ class ServiceNowClient:
         })
         return self._ref(record)
 
+    def fetch_ticket(self, key: str) -> TicketStatus:
+        """The incident with this number (or sys_id) and its state, read with display values ("all")."""
+        if SYS_ID.fullmatch(key or ""):
+            query = f"sys_id={key}"
+        elif INCIDENT_NUMBER.fullmatch(key or ""):
+            query = f"number={key}"
+        else:
+            raise ItsmError(f"{key!r} is not a ServiceNow incident number; a number looks like INC0010002.")
+        records = self._call("GET", INCIDENTS, params={
+            "sysparm_query": query, "sysparm_fields": "number,state,sys_id", "sysparm_display_value": "all",
+            "sysparm_limit": "1",
+        })
+        record = records[0] if isinstance(records, list) and records else None
+        if not isinstance(record, dict):
+            raise ItsmError(f"ServiceNow at {self.host} has no incident {key} that this connector's account can see.",
+                            status=404)
+        fields = {name: _field(record.get(name)) for name in ("number", "state", "sys_id")}
+        state_value, state_name = fields["state"]
+        if not state_value:
+            raise ItsmError(f"ServiceNow answered without the state of {key}.")
+        ref = self._ref({"number": fields["number"][0], "sys_id": fields["sys_id"][0]})
+        return TicketStatus(ref=ref, status=state_name or state_value, closed=state_value in CLOSED_STATES)
+
     def _assignment_group_id(self) -> str:
         """The sys_id of the assignment group (the connector may hold its name or its sys_id)."""
         if self._group_id is None:
@@ -121,6 +146,13 @@ class ServiceNowClient:
             raise ItsmError(f"{self.host} did not answer like the ServiceNow Table API; check the instance URL "
                             "(a hibernating developer instance answers with a web page).")
         return body["result"]
+
+
+def _field(value) -> tuple[str, str]:
+    """(value, display value) of a field read with sysparm_display_value=all (or a plain string)."""
+    if isinstance(value, dict):
+        return str(value.get("value") or ""), str(value.get("display_value") or "")
+    return (str(value), str(value)) if value is not None else ("", "")
 
 
 def _error_detail(body: dict | None) -> str:

@@ -49,7 +49,28 @@ class Ticket(db.Model):
     error: Mapped[str | None] = mapped_column(sa.String(500))
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An existing ticket linked by someone (or carried over from an earlier alert with the same dedup key),
+    # rather than one Toktra created.
+    linked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The ticket's status as the connector names it ("In Progress", "Resolved") and whether that counts as closed.
+    status: Mapped[str | None] = mapped_column(sa.String(100))
+    status_category: Mapped[str | None] = mapped_column(sa.String(16))  # open | closed
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the poller looks at the ticket next; None stops polling. Claimed by moving it forward.
+    next_poll_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    poll_errors: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_poll_error: Mapped[str | None] = mapped_column(sa.String(500))
 
     connector: Mapped[ItsmConnector] = relationship()
 
-    __table_args__ = (sa.UniqueConstraint("alert_id", "connector_id", name="uq_ticket_alert_connector"),)
+    @property
+    def closed(self) -> bool:
+        """True when the connector says the ticket is done (Jira's done category, ServiceNow resolved/closed)."""
+        return self.status_category == "closed"
+
+    __table_args__ = (
+        sa.UniqueConstraint("alert_id", "connector_id", name="uq_ticket_alert_connector"),
+        sa.CheckConstraint("status_category IS NULL OR status_category IN ('open', 'closed')",
+                           name="status_category"),
+        sa.Index("ix_tickets_next_poll", "next_poll_at"),
+    )

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
 # What a message shows; the renderer for each kind reads its subject's current state at send time.
-KINDS = ("alert_card", "alert_reply", "alert_unsnooze", "alert_reminder", "reimbursement_request",
+KINDS = ("alert_card", "alert_reply", "alert_unsnooze", "alert_reminder", "alert_digest", "reimbursement_request",
          "reimbursement_notice", "mention_reply", "home_view", "budget_card", "budget_reply", "pace_nudge")
 STATES = ("pending", "sending", "posting", "sent", "failed", "skipped")
 

@@ -77,15 +77,31 @@ class AlertChannelRoute(db.Model):
     last_delivery_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_delivery_ok: Mapped[bool | None] = mapped_column()
     last_delivery_error: Mapped[str | None] = mapped_column(sa.String(300))
+    # realtime: each alert is posted as it fires; daily/weekly: one digest per period at digest_time (local
+    # HH:MM in the organization's timezone), weekly on digest_weekday (0 = Monday).
+    delivery: Mapped[str] = mapped_column(sa.String(16), default="realtime", server_default="realtime")
+    digest_time: Mapped[str | None] = mapped_column(sa.String(5))
+    digest_weekday: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    # The end of the last period whose digest was written (the scheduler's mark; the outbox key makes it once).
+    last_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     workspace: Mapped[SlackWorkspace] = relationship()
+
+    @property
+    def is_digest(self) -> bool:
+        """True when alerts reach this channel as a daily or weekly digest, not one by one."""
+        return self.delivery in ("daily", "weekly")
 
     @property
     def severity_list(self) -> list[str]:
         """The severities routed here, lowest first."""
         return [s for s in self.severities.split(",") if s]
 
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "channel_id", name="uq_alert_route_channel"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "channel_id", name="uq_alert_route_channel"),
+        sa.CheckConstraint("delivery IN ('realtime', 'daily', 'weekly')", name="delivery"),
+        sa.CheckConstraint("digest_weekday IS NULL OR digest_weekday BETWEEN 0 AND 6", name="digest_weekday"),
+    )
 
 
 class OAuthState(db.Model):

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import SEVERITIES, AlertChannelRoute, Organization, SlackWorkspace
+from app.services.digests import set_delivery
 from app.services.errors import CONFLICT, DomainError
 
 
@@ -86,11 +87,14 @@ def parse_remind_minutes(raw) -> int | None:
 
 
 def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str],
-              remind_after_minutes: int | None = None) -> AlertChannelRoute:
-    """Route severities to a channel (reminding it of unacknowledged alerts every N minutes, if given); routing
-    starts with the next alert."""
+              remind_after_minutes: int | None = None, *,
+              delivery: tuple[str, str | None, int | None] = ("realtime", None, None)) -> AlertChannelRoute:
+    """Route severities to a channel (reminding it of unacknowledged alerts every N minutes, if given), in real
+    time or as a digest (check_delivery's answer); routing starts with the next alert."""
     route = AlertChannelRoute(workspace_id=workspace.id, channel_id=channel_id, channel_name=channel_name.lstrip("#"),
-                              severities=",".join(severities), remind_after_minutes=remind_after_minutes)
+                              severities=",".join(severities), remind_after_minutes=remind_after_minutes,
+                              delivery="realtime")
+    set_delivery(route, *delivery, tz=workspace.organization.timezone)
     db.session.add(route)
     try:
         db.session.commit()
@@ -103,14 +107,19 @@ def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, sev
 KEEP = object()  # update_route: leave the reminder interval as it is
 
 
-def update_route(route: AlertChannelRoute, severities: list[str], remind_after_minutes=KEEP) -> None:
-    """Change which severities a channel receives, and its reminder interval unless KEEP (None turns them off).
+def update_route(route: AlertChannelRoute, severities: list[str] | None, remind_after_minutes=KEEP, *,
+                 delivery: tuple[str, str | None, int | None] | None = None) -> None:
+    """Change which severities a channel receives (None keeps them), its reminder interval unless KEEP (None turns
+    them off), and how it receives alerts (check_delivery's answer; None keeps it).
 
     Reminders already written keep their time; one for a route whose reminders were turned off is skipped.
     """
-    route.severities = ",".join(severities)
+    if severities is not None:
+        route.severities = ",".join(severities)
     if remind_after_minutes is not KEEP:
         route.remind_after_minutes = remind_after_minutes
+    if delivery is not None:
+        set_delivery(route, *delivery, tz=route.workspace.organization.timezone)
     db.session.commit()
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Alert, AlertEvent, OutboxMessage, User
 from app.models.types import utcnow
+from app.services.digests import refresh_digests_showing
 from app.services.outbox import add_reply, refresh_messages
 
 ALERT_CARD = "alert_card"  # outbox kind: subject is the alert, one copy per channel
@@ -37,6 +38,7 @@ def record_event(alert: Alert, event: str, actor: User | None = None, detail: st
         add_reply(reply_key(row.id, copy_key), copy_key, ALERT_REPLY, row.id, broadcast=broadcast,
                   not_before=not_before)
     refresh_messages(ALERT_CARD, alert.id)
+    refresh_digests_showing(alert)  # a digest that counts the alert shows its new state too
     return row
 
 

@@ -16,6 +16,7 @@ from app.services.alert_timeline import ALERT_CARD, record_event
 from app.services.home import refresh_homes
 from app.slack.blocks.format import plain
 from app.services.outbox import add_message
+from app.services.tickets import carry_over_tickets
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,12 @@ def _insert_alert(org: Organization, severity: str, policy: str, title: str, det
     except IntegrityError:
         db.session.rollback()
         return None
-    routes = matching_routes(org.id, severity)
+    # Digest channels get the alert in their next digest, not on its own.
+    routes = [r for r in matching_routes(org.id, severity) if not r.is_digest]
     for route in routes:
         add_message(alert_copy_key(alert.id, route.workspace_id, route.channel_id), org.id, ALERT_CARD, alert.id,
                     workspace_id=route.workspace_id, channel_id=route.channel_id, route_id=route.id)
+    carry_over_tickets(alert)  # the same problem again: its existing ticket, not an offer to open another
     schedule_reminders(alert, alert.fired_at)  # the channels that want a reminder if nobody acknowledges
     refresh_homes(org.id)  # a new open alert (a budget crossing included) shows on the Home tabs
     db.session.commit()

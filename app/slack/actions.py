@@ -10,6 +10,7 @@ from app.slack.blocks.format import BUTTON_VALUE_LIMIT
 
 ACKNOWLEDGE_ALERT = "toktra_alert_acknowledge"
 CREATE_TICKET = "toktra_alert_create_ticket"
+LINK_TICKET = "toktra_alert_link_ticket"
 ACKNOWLEDGE_WITH_REASON = "toktra_alert_acknowledge_with_reason"
 RESOLVE_ALERT = "toktra_alert_resolve"
 REOPEN_ALERT = "toktra_alert_reopen"
@@ -23,12 +24,13 @@ USAGE_COMMAND = "/toktra-usage"
 BUDGET_COMMAND = "/toktra-budget"
 ALERTS_COMMAND = "/toktra-alerts"
 COMMANDS = (USAGE_COMMAND, BUDGET_COMMAND, ALERTS_COMMAND)
-BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, RESOLVE_ALERT, REOPEN_ALERT, SNOOZE_ALERT,
-           APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, REQUEST_MORE_BUDGET, NUDGES_OFF)
+BUTTONS = (ACKNOWLEDGE_ALERT, ACKNOWLEDGE_WITH_REASON, CREATE_TICKET, LINK_TICKET, RESOLVE_ALERT, REOPEN_ALERT,
+           SNOOZE_ALERT, APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, REQUEST_MORE_BUDGET, NUDGES_OFF)
 REJECT_MODAL = "toktra_reimbursement_reject_modal"  # the callback_id of the Reject-with-a-reason modal
 ACKNOWLEDGE_MODAL = "toktra_alert_acknowledge_modal"  # the callback_id of the Acknowledge-with-a-reason modal
 BUDGET_REQUEST_MODAL = "toktra_budget_request_modal"  # the callback_id of the Request-more-budget modal
-VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL)
+LINK_TICKET_MODAL = "toktra_alert_link_ticket_modal"  # the callback_id of the Link existing ticket modal
+VIEWS = (REJECT_MODAL, ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL, LINK_TICKET_MODAL)
 # The Events API events the app subscribes to (the manifest's bot_events).
 EVENTS = ("app_mention", "app_home_opened", "app_uninstalled", "tokens_revoked")
 

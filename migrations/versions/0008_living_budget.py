@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_living_budget'
-down_revision = '0006_alert_lifecycle'
+down_revision = '0007_tickets_digests'
 branch_labels = None
 depends_on = None
 

@@ -24,6 +24,7 @@ from app.slack.actions import (
     ACKNOWLEDGE_ALERT,
     ACKNOWLEDGE_WITH_REASON,
     CREATE_TICKET,
+    LINK_TICKET,
     REOPEN_ALERT,
     REQUEST_MORE_BUDGET,
     RESOLVE_ALERT,
@@ -38,6 +39,7 @@ from app.slack.blocks.format import (
     SECTION_TEXT_LIMIT,
     clip,
     dollars,
+    plain,
     tokens,
     slack_time,
     whole_dollars,
@@ -236,7 +238,7 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
         status = "Open"
     if alert.snoozed(utcnow()):
         status += f" · 💤 Snoozed until {slack_time(alert.snoozed_until, tz)}"
-    tickets = [f"Ticket: <{t.url}|{t.external_key}>" for t in alert.tickets]
+    tickets = [ticket_fact(t) for t in alert.tickets]
     facts = [f"Person: {person}", f"Fired: {slack_time(alert.fired_at, tz)}", f"Status: {status}", *tickets]
     blocks = [section(summary, block_id=f"alert-{alert.id}"), context(" · ".join(facts))]
     value = alert_button_value(alert.id, query, page)
@@ -246,10 +248,13 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
         buttons.append(ButtonElement(text="Acknowledge with reason…", action_id=ACKNOWLEDGE_WITH_REASON, value=value))
     if alert.status == "resolved":
         buttons.append(ButtonElement(text="Reopen", action_id=REOPEN_ALERT, value=value))
+    elif any(t.closed for t in alert.tickets):  # its ticket is done: resolving is the likely next step
+        buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE_ALERT, value=value, style="primary"))
     else:
         buttons.append(ButtonElement(text="Resolve", action_id=RESOLVE_ALERT, value=value))
-    if can_ticket:
+    if can_ticket and not alert.tickets:  # an alert with a ticket (its own or carried over) shows that one
         buttons.append(ButtonElement(text="Create ticket", action_id=CREATE_TICKET, value=value))
+        buttons.append(ButtonElement(text="Link ticket…", action_id=LINK_TICKET, value=value))
     if alert.status != "resolved":
         buttons.append(OverflowMenuElement(action_id=SNOOZE_ALERT, options=[
             Option(text=f"Snooze {label}", value=snooze_option_value(alert.id, choice, query, page))
@@ -264,6 +269,14 @@ def alert_blocks(alert: Alert, tz: str, can_ticket: bool, query: str | None = No
 def is_budget_alert(alert: Alert) -> bool:
     """An alert fired by the budget policy (a threshold crossed, or the forecast passing the limit)."""
     return alert.policy == "Budget" and (alert.dedup_key or "").startswith("budget:")
+
+
+def ticket_fact(ticket) -> str:
+    """Ticket: OPS-123 (linked to its page) and its status as last read, ✅ when the ticket is done."""
+    fact = f"Ticket: <{ticket.url}|{plain(clip(ticket.external_key or '', 100))}>"
+    if ticket.status:  # the connector's words: never a link or a mention
+        fact += f" {'✅ ' if ticket.closed else ''}{plain(clip(ticket.status, 100))}"
+    return fact
 
 
 def alert_fallback_text(alert: Alert) -> str:

@@ -12,12 +12,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from app.models import Alert, ReimbursementRequest
+from app.models import Alert, ItsmConnector, ReimbursementRequest
 from app.services.alerts import ACK_REASONS, MAX_ACK_NOTE
 from app.services.budget import BudgetStatus
-from app.slack.actions import ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL, REASON_LIMIT, REJECT_MODAL
+from app.slack.actions import ACKNOWLEDGE_MODAL, BUDGET_REQUEST_MODAL, LINK_TICKET_MODAL, REASON_LIMIT, REJECT_MODAL
 from app.slack.blocks.cards import SEVERITY_EMOJI, context, section
-from app.slack.blocks.format import clip
+from app.slack.blocks.format import clip, plain
 
 REJECT_REASON_BLOCK = "reject-reason"
 REJECT_REASON_ACTION = "reason"
@@ -116,3 +116,53 @@ def render_budget_request_modal(status: BudgetStatus, org_name: str, org_id: int
             context(f"{clip(org_name, 200)}'s admins get the request in Slack; you are told their decision."),
         ],
     ).to_dict()
+
+
+LINK_CONNECTOR_BLOCK = "link-connector"
+LINK_CONNECTOR_ACTION = "connector"
+LINK_KEY_BLOCK = "link-key"
+LINK_KEY_ACTION = "key"
+LINK_KEY_LIMIT = 500
+
+
+def _alert_summary(alert: Alert) -> str:
+    return f"{SEVERITY_EMOJI[alert.severity]} *{plain(clip(alert.policy, 200))}*\n{plain(clip(alert.title, 500))}"
+
+
+def render_link_ticket_modal(alert: Alert, connectors: list[ItsmConnector], metadata: str, error: str | None = None,
+                             typed: str = "", connector_id: int | None = None) -> dict:
+    """Link an existing ticket: which connector, and the ticket's key or URL; error is the connector's answer
+    to a previous try, shown above the form."""
+    from app.services.tickets import connector_label
+
+    options = [Option(value=str(c.id), label=clip(connector_label(c), 75)) for c in connectors]
+    chosen = next((o for o, c in zip(options, connectors) if c.id == connector_id), options[0])
+    blocks = [section(_alert_summary(alert))]
+    if error:
+        blocks.append(section(f":warning: {plain(clip(error, 2900))}"))
+    blocks += [
+        InputBlock(block_id=LINK_CONNECTOR_BLOCK, label="Ticketing system",
+                   element=StaticSelectElement(action_id=LINK_CONNECTOR_ACTION, options=options,
+                                               initial_option=chosen)),
+        InputBlock(block_id=LINK_KEY_BLOCK, label="Ticket key or URL",
+                   element=PlainTextInputElement(action_id=LINK_KEY_ACTION, max_length=LINK_KEY_LIMIT,
+                                                 initial_value=clip(typed, LINK_KEY_LIMIT) or None,
+                                                 placeholder="OPS-123, INC0010002 or the ticket's link")),
+        context("Toktra reads the ticket to check it, shows it on the alert's cards and keeps its status current."),
+    ]
+    return View(type="modal", callback_id=LINK_TICKET_MODAL, title="Link ticket", submit="Link", close="Cancel",
+                private_metadata=metadata, blocks=blocks).to_dict()
+
+
+def render_link_outcome(alert: Alert, text: str) -> dict:
+    """The modal once the ticket is linked, or can't be (no submit button)."""
+    return View(type="modal", callback_id=LINK_TICKET_MODAL, title="Link ticket", close="Close",
+                blocks=[section(_alert_summary(alert)), section(text)]).to_dict()
+
+
+def render_link_checking(key: str, system: str, submitted: dict) -> dict:
+    """What the modal shows while a job reads the ticket from the connector (it replaces this view)."""
+    blocks = [b for b in submitted.get("blocks") or [] if b.get("type") == "section"][:1]
+    checking = section(f":hourglass_flowing_sand: Checking {key} in {plain(clip(system, 100))}…")
+    return View(type="modal", callback_id=LINK_TICKET_MODAL, title="Link ticket", close="Cancel",
+                private_metadata=submitted.get("private_metadata") or "", blocks=[*blocks, checking]).to_dict()

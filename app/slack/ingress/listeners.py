@@ -8,7 +8,9 @@ from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
 
 from app.extensions import db
-from app.models import SlackWorkspace
+from app.models import ItsmConnector, SlackWorkspace
+from app.services.tickets import TicketError, connector_label, ticket_key_from
+from app.slack.arguments import PG_INT_MAX, bounded_int
 from app.services.home import publish_home
 from app.services.alerts import ACK_REASONS
 from app.services.budget_requests import parse_scope
@@ -21,6 +23,8 @@ from app.slack.actions import (
     BUDGET_REQUEST_MODAL,
     COMMANDS,
     CREATE_TICKET,
+    LINK_TICKET,
+    LINK_TICKET_MODAL,
     NUDGES_OFF,
     REJECT_MODAL,
     REJECT_REIMBURSEMENT,
@@ -46,8 +50,13 @@ from app.slack.blocks.modals import (
     NO_BUDGET_REASON,
     NO_BUDGET_SCOPE,
     NO_REASON,
+    LINK_CONNECTOR_ACTION,
+    LINK_CONNECTOR_BLOCK,
+    LINK_KEY_ACTION,
+    LINK_KEY_BLOCK,
     REJECT_REASON_ACTION,
     REJECT_REASON_BLOCK,
+    render_link_checking,
 )
 from app.slack.ingress.dedupe import CHECK_IN, CheckInAnswer
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
@@ -56,13 +65,13 @@ from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
 from jobs import enqueue, enqueue_durably
 from jobs.budget_requests import submit_budget_request_from_slack
-from jobs.modals import open_acknowledge_modal, open_budget_request_modal, open_reject_modal
+from jobs.modals import open_acknowledge_modal, open_budget_request_modal, open_link_ticket_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack, reopen_from_slack, resolve_from_slack, snooze_from_slack
 from jobs.commands import run_command
 from jobs.pace_nudges import nudges_off_from_slack
 from jobs.reimbursements import decide_from_slack
 from jobs.slack import reply_to_mention
-from jobs.tickets import create_ticket_from_slack
+from jobs.tickets import create_ticket_from_slack, link_ticket_from_slack
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +191,14 @@ def on_acknowledge_submitted(ack: Ack, body: dict, view: dict, context: BoltCont
     ack()
 
 
+def _input(view: dict, block_id: str, action_id: str) -> dict:
+    """What one input of a submitted modal holds ({} when a forged payload holds something else)."""
+    found = view.get("state")
+    for name in ("values", block_id, action_id):
+        found = found.get(name) if isinstance(found, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def _metadata(view: dict) -> dict:
     """A modal's private_metadata (ours: a JSON object), or {} when it is not readable."""
     try:
@@ -239,6 +256,36 @@ def on_create_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
 def on_nudges_off(ack: Ack, body: dict, context: BoltContext) -> None:
     """Stop these nudges clicked in a pace nudge DM."""
     _queue_click(nudges_off_from_slack, ack, body, context)
+
+
+def on_link_ticket(ack: Ack, body: dict, context: BoltContext) -> None:
+    """Link ticket clicked on an alert card: a job opens the Link ticket modal at once."""
+    _open_modal(open_link_ticket_modal, ack, body, context)
+
+
+def on_link_ticket_submitted(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
+    """The Link ticket modal was submitted: a key or URL of the chosen connector's form is required (checked
+    here); the modal then says it is checking, and a job reads the ticket from the connector."""
+    metadata = _metadata(view)
+    chosen = _input(view, LINK_CONNECTOR_BLOCK, LINK_CONNECTOR_ACTION).get("selected_option")
+    typed = typed_reason(_input(view, LINK_KEY_BLOCK, LINK_KEY_ACTION).get("value")).strip()
+    workspace = db.session.get(SlackWorkspace, context[WORKSPACE_ID])
+    connector_id = bounded_int(chosen.get("value") if isinstance(chosen, dict) else None, 1, PG_INT_MAX)
+    connector = db.session.get(ItsmConnector, connector_id) if connector_id else None
+    if connector is None or workspace is None or connector.org_id != workspace.org_id or not connector.active:
+        context[CHECK_IN].release()
+        ack(response_action="errors", errors={LINK_CONNECTOR_BLOCK: "Choose one of your active ticketing systems."})
+        return
+    try:
+        key = ticket_key_from(connector, typed)
+    except TicketError as exc:
+        context[CHECK_IN].release()  # the corrected form comes with the same view id and hash
+        ack(response_action="errors", errors={LINK_KEY_BLOCK: str(exc)})
+        return
+    enqueue_durably(link_ticket_from_slack, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID], value=_text(metadata, "value"),
+                    slack_user_id=body["user"]["id"], response_url=_text(metadata, "response_url"),
+                    connector_id=connector.id, key=key, typed=typed, view_id=view.get("id", ""))
+    ack(response_action="update", view=render_link_checking(key, connector_label(connector), view))
 
 
 def _reason(body: dict) -> str:
@@ -329,6 +376,8 @@ def register_listeners(bolt: App) -> None:
     bolt.action(NUDGES_OFF)(on_nudges_off)
     bolt.action(REQUEST_MORE_BUDGET)(on_request_more_budget)
     bolt.view_submission(BUDGET_REQUEST_MODAL)(on_budget_request_submitted)
+    bolt.action(LINK_TICKET)(on_link_ticket)
+    bolt.view_submission(LINK_TICKET_MODAL)(on_link_ticket_submitted)
     bolt.event("app_mention")(on_app_mention)
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
