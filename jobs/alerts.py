@@ -17,7 +17,7 @@ from app.slack.arguments import ArgumentError, parse_alerts_args
 from app.slack.client.channels import channel_types, store_channels
 from app.slack.blocks.format import slack_time
 from app.slack.client.respond import post_response, post_response_if_alive
-from app.slack.client.users import acting_user
+from app.slack.client.users import clicking_user
 from app.slack.client.web import SlackError, SlackRateLimited, WorkspaceClient, failure_in_words
 from jobs import enqueue_in
 from jobs.slack_retry import reschedule_on_rate_limit
@@ -33,16 +33,10 @@ def acknowledge_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     The acknowledgement and the update of every channel copy are committed together first, so a dead
     response_url (expired list, 30 minutes on) can only cost the clicker's own view, never the update.
     """
-    workspace = db.session.get(SlackWorkspace, workspace_id)
-    if workspace is None or not workspace.active:
-        return "workspace gone"
-    button = parse_alert_button(value)
-    user = acting_user(workspace, slack_user_id, response_url)
-    if user is None:
-        return "no account"
-    if button is None:
-        post_response(response_url, *cards.notice(INVALID_BUTTON))
-        return "invalid button"
+    clicked = clicked_alert_button(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    workspace, user, button = clicked
     won, alert = acknowledge_alert(button.alert_id, user, reason if reason in ACK_REASONS else None, note)
     org = workspace.organization
     if alert is None:
@@ -124,14 +118,12 @@ def refresh_channel_list(workspace_id: int, cursor: str = "", found: str = "[]")
     return len(channels)
 
 
-def _clicked(workspace_id: int, value: str, slack_user_id: str, response_url: str):
+def clicked_alert_button(workspace_id: int, value: str, slack_user_id: str, response_url: str):
     """(workspace, verified Toktra user, button) behind an alert card's click, or why not (the clicker is told)."""
-    workspace = db.session.get(SlackWorkspace, workspace_id)
-    if workspace is None or not workspace.active:
-        return "workspace gone"
-    user = acting_user(workspace, slack_user_id, response_url)
-    if user is None:
-        return "no account"
+    clicked = clicking_user(workspace_id, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    workspace, user = clicked
     button = parse_alert_button(value)
     if button is None:
         post_response(response_url, *cards.notice(INVALID_BUTTON))
@@ -163,7 +155,7 @@ def resolved_words(alert, org: Organization) -> str:
 def resolve_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
                        is_ephemeral: bool = False) -> str:
     """Resolve an alert for the verified Slack user; every copy and its thread say so."""
-    clicked = _clicked(workspace_id, value, slack_user_id, response_url)
+    clicked = clicked_alert_button(workspace_id, value, slack_user_id, response_url)
     if isinstance(clicked, str):
         return clicked
     workspace, user, button = clicked
@@ -176,7 +168,7 @@ def resolve_from_slack(workspace_id: int, value: str, slack_user_id: str, respon
 def reopen_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
                       is_ephemeral: bool = False) -> str:
     """Reopen a resolved alert for the verified Slack user."""
-    clicked = _clicked(workspace_id, value, slack_user_id, response_url)
+    clicked = clicked_alert_button(workspace_id, value, slack_user_id, response_url)
     if isinstance(clicked, str):
         return clicked
     workspace, user, button = clicked
@@ -193,7 +185,7 @@ def reopen_from_slack(workspace_id: int, value: str, slack_user_id: str, respons
 def snooze_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str,
                       is_ephemeral: bool = False) -> str:
     """Snooze an alert for the verified Slack user for the duration chosen in the card's menu."""
-    clicked = _clicked(workspace_id, value, slack_user_id, response_url)
+    clicked = clicked_alert_button(workspace_id, value, slack_user_id, response_url)
     if isinstance(clicked, str):
         return clicked
     workspace, user, button = clicked

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from app.extensions import db
-from app.models import SlackWorkspace, User
+from app.models import User
 from app.services.budget_requests import SCOPE_WORDS, submit_budget_request
 from app.services.reimbursements import ReimbursementError
 from app.slack.actions import INVALID_BUTTON, parse_org_id
 from app.slack.blocks import cards
 from app.slack.client.respond import post_response_if_alive
-from app.slack.client.users import acting_user
+from app.slack.client.users import clicking_user
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)
@@ -19,12 +18,10 @@ log = logging.getLogger(__name__)
 def clicked_budget(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> User | str:
     """The verified Toktra user behind a Request more budget click, if the button is for their organization;
     else why not (already told)."""
-    workspace = db.session.get(SlackWorkspace, workspace_id)
-    if workspace is None or not workspace.active:
-        return "workspace gone"
-    actor = acting_user(workspace, slack_user_id, response_url)
-    if actor is None:
-        return "no account"
+    clicked = clicking_user(workspace_id, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    workspace, actor = clicked
     if parse_org_id(value) != actor.org_id or workspace.org_id != actor.org_id:
         post_response_if_alive(response_url, *cards.notice(INVALID_BUTTON))
         return "invalid button"

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from app.extensions import db
-from app.models import SlackWorkspace
 from app.services.pace_nudges import stop_nudges
-from app.slack.client.users import acting_user
+from app.slack.client.users import clicking_user
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)
@@ -15,12 +13,10 @@ log = logging.getLogger(__name__)
 @reschedule_on_rate_limit
 def nudges_off_from_slack(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> str:
     """Turn pace nudges off for the verified Slack user who clicked (whatever the button says); the DM follows."""
-    workspace = db.session.get(SlackWorkspace, workspace_id)
-    if workspace is None or not workspace.active:
-        return "workspace gone"
-    person = acting_user(workspace, slack_user_id, response_url)
-    if person is None:
-        return "no account"
+    clicked = clicking_user(workspace_id, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    _, person = clicked
     stop_nudges(person)
     log.info("pace nudges turned off by %s", person.email)
     return "nudges off"

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from app.extensions import db
-from app.models import SlackWorkspace, User
+from app.models import User
 from app.services.reimbursements import ReimbursementError, decide
 from app.slack.blocks import cards
 from app.slack.actions import INVALID_BUTTON, parse_request_id
 from app.slack.blocks.reimbursement_cards import decision_words
 from app.slack.client.respond import post_response, post_response_if_alive
-from app.slack.client.users import acting_user
+from app.slack.client.users import clicking_user
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)
@@ -18,12 +17,10 @@ log = logging.getLogger(__name__)
 
 def clicked_request(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> tuple[User, int] | str:
     """(the verified Toktra user, the request id) behind a reimbursement button, or why not (already told)."""
-    workspace = db.session.get(SlackWorkspace, workspace_id)
-    if workspace is None or not workspace.active:
-        return "workspace gone"
-    actor = acting_user(workspace, slack_user_id, response_url)
-    if actor is None:
-        return "no account"
+    clicked = clicking_user(workspace_id, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    _, actor = clicked
     request_id = parse_request_id(value)
     if request_id is None:
         post_response(response_url, *cards.notice(INVALID_BUTTON))

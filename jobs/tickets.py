@@ -18,13 +18,12 @@ from app.services.alerts import active_connectors
 from app.services.home import refresh_homes
 from app.services.tickets import TicketError, link_ticket, start_polling
 from app.slack.blocks import cards
-from app.slack.actions import INVALID_BUTTON, parse_alert_button
 from app.slack.blocks.format import plain, when
 from app.slack.blocks.modals import render_link_outcome, render_link_ticket_modal
 from app.slack.client.respond import post_response, post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
-from app.slack.client.users import acting_user
 from jobs import enqueue_in
+from jobs.alerts import clicked_alert_button
 from jobs.slack_retry import reschedule_on_rate_limit
 
 log = logging.getLogger(__name__)
@@ -106,16 +105,10 @@ class _Retry(Exception):
 
 def clicked_alert(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> tuple[User, Alert] | str:
     """(the verified Toktra user, the alert of their organization) behind an alert button, or why not (told)."""
-    workspace = db.session.get(SlackWorkspace, workspace_id)
-    if workspace is None or not workspace.active:
-        return "workspace gone"
-    user = acting_user(workspace, slack_user_id, response_url)
-    if user is None:
-        return "no account"
-    button = parse_alert_button(value)
-    if button is None:
-        post_response(response_url, *cards.notice(INVALID_BUTTON))
-        return "invalid button"
+    clicked = clicked_alert_button(workspace_id, value, slack_user_id, response_url)
+    if isinstance(clicked, str):
+        return clicked
+    _, user, button = clicked
     alert = db.session.get(Alert, button.alert_id)
     if alert is None or alert.org_id != user.org_id:
         post_response_if_alive(response_url, *cards.notice("This alert no longer exists in Toktra."))

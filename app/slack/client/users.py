@@ -56,6 +56,16 @@ def linked_email(workspace: SlackWorkspace, slack_user_id: str) -> str | None:
     )
 
 
+def clicking_user(workspace_id: int, slack_user_id: str, response_url: str) -> tuple[SlackWorkspace, User] | str:
+    """The active workspace and the verified Toktra user behind a click, or why not (someone without an account
+    is told so)."""
+    workspace = db.session.get(SlackWorkspace, workspace_id)
+    if workspace is None or not workspace.active:
+        return "workspace gone"
+    user = acting_user(workspace, slack_user_id, response_url)
+    return (workspace, user) if user is not None else "no account"
+
+
 def acting_user(workspace: SlackWorkspace, slack_user_id: str, response_url: str) -> User | None:
     """The Toktra user behind a click or command; a Slack user without an account is told so, and None returned."""
     from app.slack.blocks.cards import notice
