@@ -299,6 +299,27 @@ def test_a_severity_can_have_its_own_reminder_interval(slack, org, workspace, ru
     assert seen == [(14, 0, 0), (16, 1, 0), (31, 2, 0), (46, 3, 0), (59, 3, 0), (61, 4, 1)]
 
 
+def test_a_longer_interval_set_meanwhile_carries_on_from_the_reminder_already_due(slack, org, workspace, run_worker):
+    from app.services.alert_routes import update_route
+
+    slack.add_channel("C3", "oncall")
+    route = AlertChannelRoute(workspace_id=workspace.id, channel_id="C3", channel_name="oncall",
+                              severities="critical", remind_after_by_severity={"critical": 15})
+    db.session.add(route)
+    db.session.commit()
+    fire_alert(org, "critical", "Model exfiltration", "Weights leaving the building", dedup_key="crit")
+    run_worker()
+    with in_a_while(16):
+        run_worker()
+        update_route(route, None, remind_after_by_severity={"critical": 60})
+    counts = []
+    for minutes in (31, 59, 61):  # the 30-minute reminder was written already; then every 60 minutes
+        with in_a_while(minutes):
+            run_worker()
+        counts.append(len(reminders(slack, "C3")))
+    assert counts == [2, 2, 3]
+
+
 def test_reminders_per_severity_are_checked_in_the_api(api, routes):
     route = routes["C2"]
 

@@ -139,16 +139,20 @@ def unsnooze_due(message: OutboxMessage, now: dt.datetime) -> str | None:
 
 # --- reminders ---------------------------------------------------------------------------------
 
-def reminder_key(alert_id: int, interval: int, copy_key: str) -> str:
-    """The outbox key of the reminder for one interval in one copy's thread (at most one each)."""
-    return f"alert-reminder:{alert_id}:{interval}:{copy_key}"
+def reminder_key(alert_id: int, minutes: int, interval: int, copy_key: str) -> str:
+    """The outbox key of the reminder for one interval in one copy's thread (at most one each).
+
+    The interval's length is part of it: after a change of length the chain goes on with new keys rather than
+    running into an earlier interval's.
+    """
+    return f"alert-reminder:{alert_id}:{minutes}m{interval}:{copy_key}"
 
 
 def add_reminder(alert: Alert, copy: OutboxMessage, minutes: int, after: dt.datetime) -> None:
     """Write the copy's next reminder: the first interval end (fired_at + n·minutes) later than `after`."""
     every = dt.timedelta(minutes=minutes)
     interval = max(1, math.floor((after - alert.fired_at) / every) + 1)
-    add_reply(reminder_key(alert.id, interval, copy.key), copy.key, ALERT_REMINDER, alert.id, broadcast=True,
+    add_reply(reminder_key(alert.id, minutes, interval, copy.key), copy.key, ALERT_REMINDER, alert.id, broadcast=True,
               not_before=alert.fired_at + interval * every)
 
 
