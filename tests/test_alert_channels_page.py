@@ -228,6 +228,35 @@ def test_edit_a_channels_severities(client, page, workspace, cached):
     assert page(f"{PAGE}?edit=999")[0].status_code == 200  # an unknown route is simply not in edit
 
 
+def test_edit_a_channels_reminders_per_severity(client, page, workspace, cached):
+    add(client, channel_id="C0100", remind_after_minutes="60")
+    (route,) = routes()
+    edit = f"{PAGE}/{route.id}"
+    form = {"severities": ["high", "critical"], "remind_after_minutes": "60"}
+
+    refused = post(client, edit, {**form, "remind_low": "5", "remind_critical": "soon"})
+    assert refused.status_code == 400
+    row = text_of(row_of(refused.get_data(as_text=True), route.id))
+    assert "This channel does not receive low alerts: tick low above or leave this empty." in row
+    assert "Leave empty to use the channel's interval, type never for no reminders, or give whole minutes " \
+           "from 1 to 10080 (7 days)." in row
+    assert fresh(route).remind_after_by_severity is None
+
+    response = post(client, edit, {**form, "remind_critical": "15", "remind_high": "never"})
+    assert response.status_code == 303
+    assert fresh(route).remind_after_by_severity == {"high": None, "critical": 15}
+    shown = row_of(page()[1], route.id)
+    assert "Reminder every 60 min until acknowledged (high never, critical every 15 min)" in text_of(shown)
+    editing = row_of(page(f"{PAGE}?edit={route.id}")[1], route.id)
+    assert re.search(r'id="edit-remind-critical" name="remind_critical" value="15"', editing)
+    assert re.search(r'id="edit-remind-high" name="remind_high" value="never"', editing)
+    assert re.search(r'id="edit-remind-low" name="remind_low" value=""', editing)
+
+    assert post(client, edit, form).status_code == 303  # empty fields: every severity uses the route's interval
+    assert fresh(route).remind_after_by_severity is None
+    assert "Reminder every 60 min until acknowledged" in text_of(row_of(page()[1], route.id))
+
+
 def test_remove_a_channel(client, page, workspace, cached):
     add(client, channel_id="C0100")
     (route,) = routes()

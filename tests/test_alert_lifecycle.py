@@ -276,6 +276,81 @@ def test_a_snooze_stops_reminders_until_it_ends(slack, fired, run_worker, member
     assert len(reminders(slack, "C1")) == 1  # the 90-minute one, after the snooze's announcement
 
 
+def test_a_severity_can_have_its_own_reminder_interval(slack, org, workspace, run_worker, member):
+    slack.add_channel("C3", "oncall")
+    db.session.add(AlertChannelRoute(workspace_id=workspace.id, channel_id="C3", channel_name="oncall",
+                                     severities="high,critical", remind_after_minutes=60,
+                                     remind_after_by_severity={"critical": 15}))
+    db.session.commit()
+    fire_alert(org, "critical", "Model exfiltration", "Weights leaving the building", dedup_key="crit")
+    fire_alert(org, "high", "Secrets in prompts", "API key in a prompt", dedup_key="high")
+    run_worker()
+
+    def reminded(title):
+        return [m for m in reminders(slack, "C3") if f"*{title}*" in m["text"]]
+
+    seen = []
+    for minutes in (14, 16, 31, 46, 59, 61):
+        with in_a_while(minutes):
+            run_worker()
+            run_worker()
+        seen.append((minutes, len(reminded("Weights leaving the building")), len(reminded("API key in a prompt"))))
+    # critical every 15 minutes (15, 30, 45, 60), high at the route's 60
+    assert seen == [(14, 0, 0), (16, 1, 0), (31, 2, 0), (46, 3, 0), (59, 3, 0), (61, 4, 1)]
+
+
+def test_a_longer_interval_set_meanwhile_carries_on_from_the_reminder_already_due(slack, org, workspace, run_worker):
+    from app.services.alert_routes import update_route
+
+    slack.add_channel("C3", "oncall")
+    route = AlertChannelRoute(workspace_id=workspace.id, channel_id="C3", channel_name="oncall",
+                              severities="critical", remind_after_by_severity={"critical": 15})
+    db.session.add(route)
+    db.session.commit()
+    fire_alert(org, "critical", "Model exfiltration", "Weights leaving the building", dedup_key="crit")
+    run_worker()
+    with in_a_while(16):
+        run_worker()
+        update_route(route, None, remind_after_by_severity={"critical": 60})
+    counts = []
+    for minutes in (31, 59, 61):  # the 30-minute reminder was written already; then every 60 minutes
+        with in_a_while(minutes):
+            run_worker()
+        counts.append(len(reminders(slack, "C3")))
+    assert counts == [2, 2, 3]
+
+
+def test_reminders_per_severity_are_checked_in_the_api(api, routes):
+    route = routes["C2"]
+
+    def put(by_severity, severities=("high", "critical")):
+        return api("put", f"/alert-channels/{route.id}",
+                   json={"severities": list(severities), "remind_after_by_severity": by_severity})
+
+    unknown = put({"urgent": 5})
+    assert unknown.status_code == 400 and "remind_after_by_severity: unknown severity urgent; choose from low, " \
+        "medium, high, critical" in unknown.json["error"]["message"]
+    not_received = put({"low": 5})
+    assert not_received.status_code == 400 and "remind_after_by_severity names low, which this channel does not " \
+        "receive; give intervals only for its severities (high, critical)" in not_received.json["error"]["message"]
+    for bad in (0, 10081, "15", 1.5, True):
+        answer = put({"critical": bad})
+        assert answer.status_code == 400 and "remind_after_by_severity.critical must be a whole number of minutes " \
+            "from 1 to 10080 (7 days), or null for no reminders of critical alerts" in answer.json["error"]["message"]
+    assert put([15]).status_code == 400
+    [listed] = [c for c in api("get", "/alert-channels").json["alert_channels"] if c["id"] == route.id]
+    assert listed["remind_after_by_severity"] == {}
+
+    ok = put({"critical": 15, "high": None})
+    assert ok.status_code == 200 and ok.json["remind_after_by_severity"] == {"high": None, "critical": 15}
+    kept = api("put", f"/alert-channels/{route.id}", json={"remind_after_minutes": 45})
+    assert kept.json["remind_after_by_severity"] == {"high": None, "critical": 15}
+    dropped = api("put", f"/alert-channels/{route.id}", json={"severities": ["critical"]})
+    assert dropped.json["remind_after_by_severity"] == {"critical": 15}  # high is no longer received
+    cleared = put(None, severities=["critical"])
+    assert cleared.json["remind_after_by_severity"] == {}
+
+
 def test_reminder_minutes_are_checked_in_the_api(api, routes):
     route = routes["C2"]
     bad = api("put", f"/alert-channels/{route.id}", json={"severities": ["high"], "remind_after_minutes": 0})

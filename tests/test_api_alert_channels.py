@@ -31,6 +31,15 @@ def test_route_a_channel_by_name_then_change_and_remove_it(api, listed):
     assert api("get", "/alert-channels").json["alert_channels"] == []
 
 
+def test_route_a_channel_with_a_reminder_interval_per_severity(api, listed):
+    created = api("post", "/alert-channels", json={"channel_id": "C1", "severities": ["high", "critical"],
+                                                   "remind_after_minutes": 60,
+                                                   "remind_after_by_severity": {"critical": 15}})
+    assert created.status_code == 201
+    assert (created.json["remind_after_minutes"], created.json["remind_after_by_severity"]) == (60, {"critical": 15})
+    assert api("get", "/alert-channels").json["alert_channels"] == [created.json]
+
+
 def test_route_a_channel_by_id(api, listed):
     response = api("post", "/alert-channels", json={"channel_id": "C2", "severities": "low,medium"})
     assert response.status_code == 201 and response.json["channel_name"] == "it-alerts"
@@ -41,6 +50,13 @@ def test_route_a_channel_by_id(api, listed):
     ({"channel_name": "it-alerts", "severities": []}, 400, "choose at least one severity"),
     ({"channel_name": "it-alerts", "severities": ["urgent"]}, 400, "unknown severity urgent"),
     ({"severities": ["high"]}, 400, "give channel_id (e.g. C0123ABCD) or channel_name"),
+    ({"channel_id": "C2", "severities": ["high"], "remind_after_by_severity": {"critical": 15}}, 400,
+     "remind_after_by_severity names critical, which this channel does not receive; give intervals only for its "
+     "severities (high), or add it to severities"),
+    ({"channel_id": "C2", "severities": ["high"], "remind_after_by_severity": {"high": -1}}, 400,
+     "remind_after_by_severity.high must be a whole number of minutes from 1 to 10080"),
+    ({"channel_id": "C2", "severities": ["high"], "remind_after_by_severity": "high=5"}, 400,
+     'remind_after_by_severity must be an object of severity to minutes, such as {"critical": 15, "low": null}'),
 ])
 def test_bad_routes_are_refused_with_a_reason(api, listed, body, status, message):
     response = api("post", "/alert-channels", json=body)

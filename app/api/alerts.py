@@ -128,7 +128,7 @@ def post_alert_channel(body: AlertChannelIn):
         delivery = check_delivery(body.delivery, body.digest_time, body.digest_weekday)
         channel_id, channel_name = _resolve_channel(workspace, body)
         route = add_route(workspace, channel_id, channel_name, body.severities, body.remind_after_minutes,
-                          delivery=delivery)
+                          remind_after_by_severity=body.remind_after_by_severity, delivery=delivery)
     except (RouteError, DigestError) as exc:
         response, status = error_response(status_for(exc), str(exc))
         if status == 503:
@@ -153,7 +153,8 @@ def put_alert_channel(route_id: int, body: SeveritiesIn):
                                       body.digest_time if body.digest_time is not None else route.digest_time,
                                       body.digest_weekday if body.digest_weekday is not None else route.digest_weekday)
         reminders = body.remind_after_minutes if "remind_after_minutes" in body.model_fields_set else KEEP
-        update_route(route, body.severities, reminders, delivery=delivery)
+        by_severity = body.remind_after_by_severity if "remind_after_by_severity" in body.model_fields_set else KEEP
+        update_route(route, body.severities, reminders, remind_after_by_severity=by_severity, delivery=delivery)
     except (RouteError, DigestError) as exc:
         return error_response(status_for(exc), str(exc))
     return jsonify(route_json(route))

@@ -18,7 +18,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import SEVERITIES
-from app.services.alert_routes import MAX_REMIND_MINUTES, parse_remind_minutes, parse_severities
+from app.services.alert_routes import (
+    MAX_REMIND_MINUTES,
+    parse_remind_by_severity,
+    parse_remind_minutes,
+    parse_severities,
+)
 from app.services.alerts import MAX_DETAILS, MAX_POLICY, MAX_TITLE
 from app.services.pace_nudges import parse_allowance
 from app.services.budget import MAX_THRESHOLDS, parse_budget_limit, parse_threshold, parse_thresholds
@@ -441,6 +446,13 @@ SEVERITY_LIST = {"type": "array", "items": SEVERITY, "minItems": 1, "maxItems": 
 REMIND_MINUTES = {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_REMIND_MINUTES,
                   "description": "Remind the channel of an alert nobody acknowledged after this many minutes, "
                                  "again every interval, in the alert's thread and the channel; null: never."}
+REMIND_BY_SEVERITY = {
+    "type": ["object", "null"], "additionalProperties": False,
+    "properties": {s: {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_REMIND_MINUTES} for s in SEVERITIES},
+    "description": "Exceptions to remind_after_minutes for some of the severities the channel receives, in minutes; "
+                   "null for a severity: no reminders of its alerts. Severities left out use remind_after_minutes.",
+    "example": {"critical": 15},
+}
 
 
 Delivery = Annotated[Literal["realtime", "daily", "weekly"], Field(
@@ -470,6 +482,7 @@ class AlertChannelIn(RequestBody):
     severities: _ours(_severities, SEVERITY_LIST)
     team_id: Text(32, min_length=0, description="Required when the organization has several workspaces.") | None = None
     remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
+    remind_after_by_severity: _ours(parse_remind_by_severity, REMIND_BY_SEVERITY) = None
     delivery: Delivery | None = None
     digest_time: DigestTime | None = None
     digest_weekday: DigestWeekday | None = None
@@ -484,6 +497,7 @@ class SeveritiesIn(RequestBody):
 
     severities: _ours(_severities, SEVERITY_LIST) | None = None
     remind_after_minutes: _ours(parse_remind_minutes, REMIND_MINUTES) = None
+    remind_after_by_severity: _ours(parse_remind_by_severity, REMIND_BY_SEVERITY) = None
     delivery: Delivery | None = None
     digest_time: DigestTime | None = None
     digest_weekday: DigestWeekday | None = None
@@ -507,6 +521,9 @@ class AlertChannel(ResponseBody):
     channel_name: str
     severities: list[Severity]
     remind_after_minutes: int | None
+    remind_after_by_severity: dict[Severity, int | None] = Field(
+        description="Per-severity exceptions to remind_after_minutes (null: no reminders for that severity); "
+                    "empty when every severity uses remind_after_minutes.")
     delivery: Literal["realtime", "daily", "weekly"]
     digest_time: str | None = Field(description="Local HH:MM of a digest (organization's timezone).")
     digest_weekday: int | None = Field(description="A weekly digest's day, 0 = Monday.")

@@ -111,6 +111,7 @@ def route_json(route) -> dict:
         "digest_time": route.digest_time,
         "digest_weekday": route.digest_weekday,
         "remind_after_minutes": route.remind_after_minutes,
+        "remind_after_by_severity": route.remind_after_by_severity or {},
         "last_delivery": None if route.last_delivery_at is None else {
             "at": _iso(route.last_delivery_at), "ok": route.last_delivery_ok, "error": route.last_delivery_error},
     }).model_dump()

@@ -23,6 +23,7 @@ from app.models import SEVERITIES, BudgetChannel, SlackWorkspace
 from app.services.alert_routes import (
     RouteError,
     add_route,
+    describe_reminders,
     get_route,
     org_routes,
     org_workspaces,
@@ -147,6 +148,7 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         if route is not None:
             edit_form = RouteSeveritiesForm(formdata=None, severities=route.severity_list,
                                             remind_after_minutes=str(route.remind_after_minutes or ""),
+                                            **RouteSeveritiesForm.by_severity_data(route),
                                             delivery=route.delivery, digest_time=route.digest_time or "09:00",
                                             digest_weekday=route.digest_weekday or 0)
         else:
@@ -166,7 +168,8 @@ def _render(add_form: AddChannelForm | None = None, workspace_id: int | None = N
         workspace_label=_label, deliveries={r.id: recent_deliveries(r) for r in routes},
         budget_channel=db.session.get(BudgetChannel, org.id), budget_form=budget_form, budget_options=budget_options,
         budget_card_problem=card_problem(org.id),
-        describe_delivery=describe_delivery, delivery_choices=DELIVERY_CHOICES, weekday_choices=WEEKDAY_CHOICES,
+        describe_delivery=describe_delivery, describe_reminders=describe_reminders,
+        delivery_choices=DELIVERY_CHOICES, weekday_choices=WEEKDAY_CHOICES,
     ), status
 
 
@@ -265,7 +268,7 @@ def alert_channel_update(route_id: int):
         return _render(workspace_id=route.workspace_id, edit_id=route.id, edit_form=form, status=400)
     ordered = [s for s in SEVERITIES if s in form.severities.data]
     update_route(route, ordered, parse_remind_minutes(form.remind_after_minutes.data),
-                 delivery=form.delivery_setting)
+                 remind_after_by_severity=form.remind_by_severity(), delivery=form.delivery_setting)
     flash(f"#{route.channel_name or route.channel_id} now receives {_severity_words(ordered)} alerts"
           f"{_how(form.delivery_setting)}.", "success")
     return redirect(url_for("integrations.alert_channels"), 303)

@@ -113,17 +113,63 @@ class BudgetChannelForm(FlaskForm):
                                filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
 
+NEVER = "never"  # typed in a severity's reminder field: no reminders for that severity
+
+
 class RouteSeveritiesForm(DeliveryFields, FlaskForm):
-    """Change which severities a channel receives, its reminders, and how it receives alerts."""
+    """Change which severities a channel receives, its reminders (one interval, and exceptions per severity),
+    and how it receives alerts."""
 
     severities = _severities_field()
     remind_after_minutes = _remind_field()
+    # Per severity: empty uses remind_after_minutes, "never" turns reminders off for it, else minutes.
+    remind_low = _remind_field()
+    remind_medium = _remind_field()
+    remind_high = _remind_field()
+    remind_critical = _remind_field()
 
     def validate_severities(self, field):
         _check_severities(field)
 
     def validate_remind_after_minutes(self, field):
         _check_remind(field)
+
+    def validate(self, extra_validators=None) -> bool:
+        """The form's checks, then each severity's reminder interval (only for severities the channel receives)."""
+        valid = super().validate(extra_validators)
+        for severity in SEVERITIES:
+            field = self[f"remind_{severity}"]
+            problem = _severity_remind_problem(severity, field.data, self.severities.data or [])
+            if problem:
+                field.errors = [*field.errors, problem]
+                valid = False
+        return valid
+
+    def remind_by_severity(self) -> dict[str, int | None] | None:
+        """The per-severity intervals filled in (None for "never"), or None when every field is empty."""
+        chosen = {s: (None if self[f"remind_{s}"].data.lower() == NEVER else int(self[f"remind_{s}"].data))
+                  for s in SEVERITIES if self[f"remind_{s}"].data}
+        return chosen or None
+
+    @staticmethod
+    def by_severity_data(route) -> dict[str, str]:
+        """The per-severity fields' values showing a route's exceptions."""
+        overrides = route.remind_after_by_severity or {}
+        return {f"remind_{s}": NEVER if overrides[s] is None else str(overrides[s]) for s in overrides}
+
+
+def _severity_remind_problem(severity: str, text: str | None, chosen: list[str]) -> str | None:
+    """What is wrong with one severity's reminder field, if anything."""
+    if not text or (text.lower() == NEVER and severity in chosen):
+        return None
+    if severity not in chosen:
+        return f"This channel does not receive {severity} alerts: tick {severity} above or leave this empty."
+    try:
+        parse_remind_minutes(text)
+    except ValueError:
+        return (f"Leave empty to use the channel's interval, type {NEVER} for no reminders, or give whole minutes "
+                f"from 1 to {MAX_REMIND_MINUTES} (7 days).")
+    return None
 
 
 # ----------------------------------------------------------------------------------------------------- ITSM

@@ -72,6 +72,8 @@ class AlertChannelRoute(db.Model):
     severities: Mapped[str] = mapped_column(sa.String(64))  # comma-separated, e.g. "high,critical"
     # Remind the channel of an alert not acknowledged after this many minutes (again each interval); None: never.
     remind_after_minutes: Mapped[int | None] = mapped_column()
+    # Per-severity exceptions to remind_after_minutes, e.g. {"critical": 15, "low": null}; null: never for it.
+    remind_after_by_severity: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The latest delivery (or test alert) to this channel, for the admin page.
     last_delivery_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -91,6 +93,11 @@ class AlertChannelRoute(db.Model):
     def is_digest(self) -> bool:
         """True when alerts reach this channel as a daily or weekly digest, not one by one."""
         return self.delivery in ("daily", "weekly")
+
+    def remind_minutes(self, severity: str) -> int | None:
+        """The reminder interval for alerts of this severity here: its own if set, else the route's; None: never."""
+        overrides = self.remind_after_by_severity or {}
+        return overrides[severity] if severity in overrides else self.remind_after_minutes
 
     @property
     def severity_list(self) -> list[str]:

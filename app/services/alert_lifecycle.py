@@ -131,7 +131,7 @@ def unsnooze_due(message: OutboxMessage, now: dt.datetime) -> str | None:
     # Last shown while snoozed: update it once (this check runs again if the post has to wait its turn).
     if parent is not None and parent.state == "sent" and (parent.sent_at is None or parent.sent_at <= alert.snoozed_until):
         refresh_message(parent.key)
-    minutes = _route_minutes(parent)
+    minutes = _route_minutes(parent, alert)
     if minutes and alert.status == "open":
         add_reminder(alert, parent, minutes, now)
     return None
@@ -139,36 +139,40 @@ def unsnooze_due(message: OutboxMessage, now: dt.datetime) -> str | None:
 
 # --- reminders ---------------------------------------------------------------------------------
 
-def reminder_key(alert_id: int, interval: int, copy_key: str) -> str:
-    """The outbox key of the reminder for one interval in one copy's thread (at most one each)."""
-    return f"alert-reminder:{alert_id}:{interval}:{copy_key}"
+def reminder_key(alert_id: int, minutes: int, interval: int, copy_key: str) -> str:
+    """The outbox key of the reminder for one interval in one copy's thread (at most one each).
+
+    The interval's length is part of it: after a change of length the chain goes on with new keys rather than
+    running into an earlier interval's.
+    """
+    return f"alert-reminder:{alert_id}:{minutes}m{interval}:{copy_key}"
 
 
 def add_reminder(alert: Alert, copy: OutboxMessage, minutes: int, after: dt.datetime) -> None:
     """Write the copy's next reminder: the first interval end (fired_at + n·minutes) later than `after`."""
     every = dt.timedelta(minutes=minutes)
     interval = max(1, math.floor((after - alert.fired_at) / every) + 1)
-    add_reply(reminder_key(alert.id, interval, copy.key), copy.key, ALERT_REMINDER, alert.id, broadcast=True,
+    add_reply(reminder_key(alert.id, minutes, interval, copy.key), copy.key, ALERT_REMINDER, alert.id, broadcast=True,
               not_before=alert.fired_at + interval * every)
 
 
 def schedule_reminders(alert: Alert, after: dt.datetime) -> None:
-    """Write the next reminder of every copy whose channel route asks for reminders (caller's transaction)."""
+    """Write the next reminder of every copy whose channel route asks for reminders at the alert's severity
+    (caller's transaction)."""
     copies = db.session.execute(
-        sa.select(OutboxMessage, AlertChannelRoute.remind_after_minutes)
+        sa.select(OutboxMessage, AlertChannelRoute)
         .join(AlertChannelRoute, AlertChannelRoute.id == OutboxMessage.route_id)
-        .where(OutboxMessage.kind == ALERT_CARD, OutboxMessage.subject_id == alert.id,
-               AlertChannelRoute.remind_after_minutes.is_not(None))).all()
-    for copy, minutes in copies:
-        add_reminder(alert, copy, minutes, after)
+        .where(OutboxMessage.kind == ALERT_CARD, OutboxMessage.subject_id == alert.id)).all()
+    for copy, route in copies:
+        minutes = route.remind_minutes(alert.severity)
+        if minutes:
+            add_reminder(alert, copy, minutes, after)
 
 
-def _route_minutes(copy: OutboxMessage | None) -> int | None:
-    """The reminder interval of the channel route a card copy went to, if reminders are on."""
-    if copy is None or copy.route_id is None:
-        return None
-    return db.session.scalar(sa.select(AlertChannelRoute.remind_after_minutes)
-                             .where(AlertChannelRoute.id == copy.route_id))
+def _route_minutes(copy: OutboxMessage | None, alert: Alert) -> int | None:
+    """The reminder interval for this alert of the channel route a card copy went to, if reminders are on."""
+    route = db.session.get(AlertChannelRoute, copy.route_id) if copy is not None and copy.route_id else None
+    return route.remind_minutes(alert.severity) if route is not None else None
 
 
 def reminder_due(reminder: OutboxMessage, now: dt.datetime) -> str | None:
@@ -182,8 +186,8 @@ def reminder_due(reminder: OutboxMessage, now: dt.datetime) -> str | None:
     if alert.snoozed(now):
         return "Not needed: the alert is snoozed."
     parent = db.session.get(OutboxMessage, reminder.parent_id)
-    minutes = _route_minutes(parent)
-    if minutes is None:
-        return "Not needed: reminders were turned off for this channel."
+    minutes = _route_minutes(parent, alert)
+    if not minutes:
+        return f"Not needed: reminders were turned off for {alert.severity} alerts in this channel."
     add_reminder(alert, parent, minutes, now)
     return None

@@ -86,14 +86,63 @@ def parse_remind_minutes(raw) -> int | None:
     return raw
 
 
+BY_SEVERITY_WORDS = ('remind_after_by_severity must be an object of severity to minutes, such as '
+                     '{"critical": 15, "low": null} (null: no reminders for that severity), or null for none')
+
+
+def parse_remind_by_severity(raw) -> dict[str, int | None] | None:
+    """Per-severity reminder intervals: None (none), or {severity: minutes 1..7 days or None} (ValueError says so)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError(BY_SEVERITY_WORDS)
+    unknown = sorted(str(k) for k in raw if k not in SEVERITIES)
+    if unknown:
+        raise ValueError(f"remind_after_by_severity: unknown severit{'y' if len(unknown) == 1 else 'ies'} "
+                         f"{', '.join(unknown)}; choose from {', '.join(SEVERITIES)}")
+    parsed = {}
+    for severity in SEVERITIES:
+        if severity not in raw:
+            continue
+        value = raw[severity]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 1 <= value <= MAX_REMIND_MINUTES):
+            raise ValueError(f"remind_after_by_severity.{severity} must be a whole number of minutes from 1 to "
+                             f"{MAX_REMIND_MINUTES} (7 days), or null for no reminders of {severity} alerts")
+        parsed[severity] = value
+    return parsed or None
+
+
+def _check_by_severity(by_severity: dict | None, severities: list[str]) -> None:
+    """Refuse intervals for severities the channel does not receive (RouteError says which it does)."""
+    stray = [s for s in by_severity or {} if s not in severities]
+    if stray:
+        raise RouteError(f"remind_after_by_severity names {', '.join(stray)}, which this channel does not receive; "
+                         f"give intervals only for its severities ({', '.join(severities)}), or add "
+                         f"{'it' if len(stray) == 1 else 'them'} to severities")
+
+
+def describe_reminders(route: AlertChannelRoute) -> str:
+    """The route's reminders in words for the admin page ("" when it has none)."""
+    overrides = {s: m for s, m in (route.remind_after_by_severity or {}).items() if s in route.severity_list}
+    if route.remind_after_minutes:
+        exceptions = [f"{s} {f'every {m} min' if m else 'never'}" for s, m in overrides.items()]
+        return f"Reminder every {route.remind_after_minutes} min until acknowledged" + \
+            (f" ({', '.join(exceptions)})" if exceptions else "")
+    reminded = [f"{s} every {m} min" for s, m in overrides.items() if m]
+    return f"Reminder until acknowledged: {', '.join(reminded)}" if reminded else ""
+
+
 def add_route(workspace: SlackWorkspace, channel_id: str, channel_name: str, severities: list[str],
-              remind_after_minutes: int | None = None, *,
+              remind_after_minutes: int | None = None, *, remind_after_by_severity: dict | None = None,
               delivery: tuple[str, str | None, int | None] = ("realtime", None, None)) -> AlertChannelRoute:
-    """Route severities to a channel (reminding it of unacknowledged alerts every N minutes, if given), in real
-    time or as a digest (check_delivery's answer); routing starts with the next alert."""
+    """Route severities to a channel (reminding it of unacknowledged alerts every N minutes, if given, or as
+    remind_after_by_severity says for a severity), in real time or as a digest (check_delivery's answer);
+    routing starts with the next alert."""
+    _check_by_severity(remind_after_by_severity, severities)
     route = AlertChannelRoute(workspace_id=workspace.id, channel_id=channel_id, channel_name=channel_name.lstrip("#"),
                               severities=",".join(severities), remind_after_minutes=remind_after_minutes,
-                              delivery="realtime")
+                              remind_after_by_severity=remind_after_by_severity or None, delivery="realtime")
     set_delivery(route, *delivery, tz=workspace.organization.timezone)
     db.session.add(route)
     try:
@@ -108,14 +157,20 @@ KEEP = object()  # update_route: leave the reminder interval as it is
 
 
 def update_route(route: AlertChannelRoute, severities: list[str] | None, remind_after_minutes=KEEP, *,
-                 delivery: tuple[str, str | None, int | None] | None = None) -> None:
-    """Change which severities a channel receives (None keeps them), its reminder interval unless KEEP (None turns
-    them off), and how it receives alerts (check_delivery's answer; None keeps it).
+                 remind_after_by_severity=KEEP, delivery: tuple[str, str | None, int | None] | None = None) -> None:
+    """Change which severities a channel receives (None keeps them), its reminder interval and per-severity
+    intervals unless KEEP (None turns them off), and how it receives alerts (check_delivery's answer; None keeps it).
 
-    Reminders already written keep their time; one for a route whose reminders were turned off is skipped.
+    Kept per-severity intervals of severities no longer received are dropped. Reminders already written keep
+    their time; one for a route whose reminders were turned off is skipped.
     """
-    if severities is not None:
-        route.severities = ",".join(severities)
+    severities = severities if severities is not None else route.severity_list
+    if remind_after_by_severity is KEEP:
+        kept = {s: m for s, m in (route.remind_after_by_severity or {}).items() if s in severities}
+        remind_after_by_severity = kept
+    _check_by_severity(remind_after_by_severity, severities)
+    route.remind_after_by_severity = remind_after_by_severity or None
+    route.severities = ",".join(severities)
     if remind_after_minutes is not KEEP:
         route.remind_after_minutes = remind_after_minutes
     if delivery is not None:
