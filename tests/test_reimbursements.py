@@ -66,6 +66,15 @@ def test_the_approver_gets_a_dm_with_details_usage_and_buttons(api, slack, team,
     assert api("get", f"/reimbursements/{response.json['id']}").json["approver_notified"] is True
 
 
+def test_a_description_cannot_mention_the_channel_or_forge_a_link_in_the_dm(api, slack, team, queue, run_worker):
+    assert submit(api, description="<!channel> see <https://evil.example|the invoice> & more").status_code == 201
+    run_worker()
+    [dm] = dm_of(slack, "UMAX")
+    body = json.dumps(dm["blocks"], ensure_ascii=False)
+    assert "&lt;!channel&gt; see &lt;https://evil.example|the invoice&gt; &amp; more" in body
+    assert "<!channel>" not in body
+
+
 def test_an_approver_outside_slack_still_sees_it_in_the_dashboard_with_why(api, slack, team, queue, run_worker,
                                                                            client, login):
     response = submit(api, approver_email="ada@globex.example")

@@ -7,6 +7,7 @@ from app.models import ReimbursementRequest
 from app.services.budget import BudgetStatus
 from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, request_button_value
 from app.slack.blocks.cards import Message, _message, context, header, section
+from app.slack.blocks.format import plain
 from app.slack.blocks.reimbursement_cards import decision_words
 
 SCOPE_LINES = {"period": "this period's limit only", "monthly": "the monthly limit, from now on"}
@@ -27,9 +28,9 @@ def _details(request: ReimbursementRequest, status: BudgetStatus, period_label: 
     facts = (f"*Requested by:* {request.employee.name} ({request.employee.email}, {request.employee.role})\n"
              f"*Extra budget:* ${request.amount:,.2f} USD\n"
              f"*Raises:* {SCOPE_LINES[request.budget_scope]} (asked in {period_label})\n"
-             f"*Reason:* {request.description[:1500]}")
+             f"*Reason:* {plain(request.description[:1500])}")
     now = (f"{status.period.label}: spent ${status.spent_usd:,.2f} of ${status.monthly_limit_usd:,.2f}"
-           f" ({status.percent_used}%)" if status.monthly_limit_usd else f"No monthly budget is set now.")
+           f" ({status.percent_used}%)" if status.monthly_limit_usd else "No monthly budget is set now.")
     return [section(facts), context(now)]
 
 

@@ -7,7 +7,7 @@ from app.models import ReimbursementRequest
 from app.services.usage import UsageSummary
 from app.slack.actions import APPROVE_REIMBURSEMENT, REJECT_REIMBURSEMENT, request_button_value
 from app.slack.blocks.cards import Message, _code, _message, context, header, section, usage_table
-from app.slack.blocks.format import slack_time
+from app.slack.blocks.format import plain, slack_time
 
 # The reason input of DMs posted before Reject opened a modal; their clicks still carry it.
 REASON_BLOCK = "reimbursement-reason"
@@ -21,7 +21,7 @@ def _amount(request: ReimbursementRequest) -> str:
 def _details(request: ReimbursementRequest, usage: UsageSummary) -> list:
     facts = (f"*Employee:* {request.employee.name} ({request.employee.email})\n"
              f"*Amount:* {_amount(request)}\n*Period:* {usage.period.label}\n"
-             f"*Description:* {request.description[:1500]}")
+             f"*Description:* {plain(request.description[:1500])}")
     blocks = [section(facts)]
     if usage.providers:
         blocks.append(section(f"*{request.employee.name}'s LLM usage in {usage.period.label}*"))
