@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument("--connections", type=int, nargs="+", default=[10, 50])
-    parser.add_argument("--max-rate", type=int, default=8000, help="requests/s the pre-signed pool must cover")
+    parser.add_argument("--max-rate", type=int, default=15000, help="requests/s the pre-signed pool must cover")
     args = parser.parse_args(argv)
     args.rounds = max(1, min(args.rounds, 20))
     args.seconds = max(1, min(args.seconds, 60))
