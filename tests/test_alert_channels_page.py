@@ -452,10 +452,9 @@ def test_several_workspaces_choose_one_and_show_it_per_channel(client, page, wor
 def test_in_a_real_browser_an_admin_routes_a_channel_and_sends_a_test_alert(
         live_server, browser, admin, workspace, cached, redis_conn):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select
 
-    from tests.test_browser import assert_no_sideways_scroll, go, heading, sign_in, wait
+    from tests.test_browser import assert_no_sideways_scroll, go, heading, replaced, sign_in, wait
 
     sign_in(browser, live_server, admin.email)
     go(browser, "Integrations", "Alert channels")
@@ -469,7 +468,7 @@ def test_in_a_real_browser_an_admin_routes_a_channel_and_sends_a_test_alert(
         assert box.is_selected()
     old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.XPATH, "//form[@id='add-form']//button[normalize-space()='Save']").click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
 
     assert browser.current_url == f"{live_server}{PAGE}"
     assert browser.find_element(By.CSS_SELECTOR, ".flash-success").text == \
@@ -482,7 +481,7 @@ def test_in_a_real_browser_an_admin_routes_a_channel_and_sends_a_test_alert(
 
     old_page = browser.find_element(By.TAG_NAME, "html")
     row.find_element(By.XPATH, ".//button[normalize-space()='Send test alert']").click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
     flash = browser.find_element(By.CSS_SELECTOR, ".flash-success")
     assert flash.text == "Test alert queued for #security-incidents"
     assert flash.is_displayed()

@@ -16,7 +16,6 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
@@ -77,6 +76,22 @@ def wait(browser):
     return WebDriverWait(browser, TIMEOUT)
 
 
+def replaced(old_page):
+    """A wait condition: the page old_page belonged to has been replaced by the next one.
+
+    Selenium's staleness_of only counts StaleElementReferenceException, but Chromium can instead answer that the
+    node "does not belong to the document" while it swaps documents: that means replaced too.
+    """
+    def check(_browser) -> bool:
+        try:
+            old_page.is_enabled()
+        except WebDriverException:  # stale, or detached mid-navigation
+            return True
+        return False
+
+    return check
+
+
 def heading(browser) -> str:
     """The page's h1 text (whitespace collapsed)."""
     return " ".join(browser.find_element(By.TAG_NAME, "h1").text.split())
@@ -92,7 +107,7 @@ def sign_in(browser, base_url, email, password=TEST_PASSWORD):
     browser.find_element(By.ID, "password").send_keys(password)
     old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
 
 
 def go(browser, *link_texts):
@@ -107,7 +122,7 @@ def go(browser, *link_texts):
         link = nav.find_element(By.XPATH, f"./a[normalize-space()='{text}']")
     old_page = browser.find_element(By.TAG_NAME, "html")
     link.click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
     active = browser.find_element(By.CSS_SELECTOR, "nav.nav a.active")
     assert active.text == text
 
@@ -211,7 +226,7 @@ def test_sign_in_navigate_and_sign_out(live_server, browser, make_user, role):
 
     old_page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
     assert browser.current_url == f"{live_server}/login"
     assert browser.find_element(By.ID, "email").is_displayed()
     assert "You have been signed out." in browser.find_element(By.CSS_SELECTOR, ".flash-info").text

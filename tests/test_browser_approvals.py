@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 
 from app.extensions import db
 from app.models import ReimbursementRequest
 from tests.conftest import fresh
-from tests.test_browser import browser, go, live_server, sign_in, wait  # noqa: F401 (fixtures)
+from tests.test_browser import browser, go, live_server, replaced, sign_in, wait  # noqa: F401 (fixtures)
 
 
 def test_a_manager_approves_and_rejects_on_the_approvals_page(live_server, browser, make_user, org):  # noqa: F811
@@ -27,14 +26,14 @@ def test_a_manager_approves_and_rejects_on_the_approvals_page(live_server, brows
     first = browser.find_element(By.ID, f"request-{requests[0].id}")
     old_page = browser.find_element(By.TAG_NAME, "html")
     first.find_element(By.XPATH, ".//button[normalize-space()='Approve']").click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
     assert "Alice Smith's request was approved." in browser.find_element(By.CSS_SELECTOR, ".flash-success").text
 
     second = browser.find_element(By.ID, f"request-{requests[1].id}")
     second.find_element(By.NAME, "reason").send_keys("Use the team licence")
     old_page = browser.find_element(By.TAG_NAME, "html")
     second.find_element(By.XPATH, ".//button[normalize-space()='Reject']").click()
-    wait(browser).until(EC.staleness_of(old_page))
+    wait(browser).until(replaced(old_page))
 
     assert "Nothing is waiting for you." in browser.page_source
     history = browser.find_element(By.XPATH, "//section[h2[normalize-space()='Decided']]").text
