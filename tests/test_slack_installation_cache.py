@@ -87,27 +87,31 @@ def test_an_uninstall_through_another_app_instance_is_seen_by_the_next_request(
 def redis_commands_during(redis_conn, call) -> list[str]:
     """The commands clients sent to the test Redis database while call() ran (not those a script ran)."""
     import threading
-    import time
 
     db_number = redis_conn.connection_pool.connection_kwargs.get("db", 0)
     seen: list[str] = []
-    ready, done = threading.Event(), "toktra-test-monitor-done"
+    watching = threading.Event()
+    start, done = "toktra-test-monitor-start", "toktra-test-monitor-done"
 
     def watch():
         with redis_conn.monitor() as monitor:
-            ready.set()
             for command in monitor.listen():
-                if command["command"].endswith(done):
+                if command["command"].endswith(start):
+                    watching.set()  # MONITOR sees this connection's commands from here on
+                elif command["command"].endswith(done):
                     return
                 # SELECT: a connection opening (the marker's own, once the app's is warm).
-                if command.get("db") == db_number and command.get("client_type") != "lua" and \
-                        not command["command"].startswith("SELECT"):
+                elif watching.is_set() and command.get("db") == db_number and \
+                        command.get("client_type") != "lua" and not command["command"].startswith("SELECT"):
                     seen.append(command["command"].split(" ", 1)[0].upper())
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    ready.wait(5)
-    time.sleep(0.2)  # MONITOR is registered once the server has answered it
+    for _ in range(500):  # until MONITOR has seen a start marker (it is registered once Redis answered it)
+        redis_conn.get(start)
+        if watching.wait(0.01):
+            break
+    assert watching.is_set(), "Redis MONITOR never started"
     try:
         call()
     finally:
