@@ -5,14 +5,13 @@ from flask import g, jsonify, url_for
 
 from app.api import bp
 from app.api.auth import api_key_required
-from app.api.contract import MAX_ID, operation
+from app.api.contract import operation
 from app.api.alerts import resolve_channel_ref
+from app.api.reimbursements import org_request
 from app.api.schemas import (Allowance, AllowanceIn, AllowanceList, Budget, BudgetRequest, BudgetRequestIn, BudgetUpdate,
                              Error)
 from app.api.serializers import budget_json, budget_request_json, money
 from app.errors import error_response, status_for
-from app.extensions import db
-from app.models import ReimbursementRequest
 from app.models.reimbursements import BUDGET_INCREASE
 from app.services.alert_routes import RouteError, pick_workspace
 from app.services.accounts import find_user
@@ -131,7 +130,7 @@ def post_budget_request(body: BudgetRequestIn):
 @operation("A request for more budget and its status", {200: (BudgetRequest, "The request")})
 def get_budget_request(request_id: int):
     """A request for more budget and its status."""
-    request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
-    if request is None or request.org_id != g.org.id or request.kind != BUDGET_INCREASE:
+    request = org_request(request_id, BUDGET_INCREASE)
+    if request is None:
         return error_response(404, f"No budget request {request_id} in this organization.")
     return jsonify(budget_request_json(request))

@@ -34,13 +34,19 @@ def post_reimbursement(body: ReimbursementIn):
     return response, 201
 
 
+def org_request(request_id: int, kind: str) -> ReimbursementRequest | None:
+    """The caller's organization's request of this kind (reimbursement or budget increase), if it exists."""
+    request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
+    return request if request is not None and request.org_id == g.org.id and request.kind == kind else None
+
+
 @bp.get("/reimbursements/<int:request_id>")
 @api_key_required
 @operation("A reimbursement request and its status", {200: (Reimbursement, "The request")})
 def get_reimbursement(request_id: int):
     """A reimbursement request and its status."""
-    request = db.session.get(ReimbursementRequest, request_id) if request_id <= MAX_ID else None
-    if request is None or request.org_id != g.org.id or request.kind != REIMBURSEMENT:
+    request = org_request(request_id, REIMBURSEMENT)
+    if request is None:
         return error_response(404, f"No reimbursement request {request_id} in this organization.")
     return jsonify(reimbursement_json(request))
 
