@@ -285,7 +285,7 @@ def deliver(message_id: int) -> str:
         outbox.record_ambiguous(message, str(exc), timing)
         return "answer lost"
     except SlackTransient as exc:
-        outbox.record_retry(message, str(exc))
+        outbox.record_retry(message, str(exc), timing)
         return f"will retry: {exc}"
     except (SlackChannelUnavailable, SlackTokenRevoked) as exc:
         known = exc.error in FAILURE_WORDS or isinstance(exc, SlackChannelUnavailable)
@@ -299,7 +299,7 @@ def deliver(message_id: int) -> str:
         return f"failed: {exc}"
     if message.message_ts is None:
         outbox.remember_answer(message.id, response.get("ts"))  # survives a database outage right now
-    outbox.record_sent(message, response.get("ts"))
+    outbox.record_sent(message, response.get("ts"), timing)
     _after_sent(message)
     wake_dispatcher()  # the channel's next message, or a newer version of this one
     return f"sent {message.message_ts or message.kind}"

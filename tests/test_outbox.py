@@ -141,7 +141,7 @@ def test_transient_failures_back_off_and_give_up_in_words(org, routes):
     for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
         now = t0 + dt.timedelta(hours=attempt)
         claimed = outbox.claim(message.id, now)
-        outbox.record_retry(claimed, "internal_error", now)
+        outbox.record_retry(claimed, "internal_error", now=now)
     assert fresh(message).state == "failed"
     assert message.last_error == f"Slack kept failing (internal_error); gave up after {outbox.MAX_ATTEMPTS} attempts."
 
@@ -224,7 +224,7 @@ def test_a_message_waiting_out_a_delay_holds_up_no_other_in_its_channel(org, rou
     t0 = later(1)
     first, second, _ = copies("C1")
     delayed = outbox.claim(first.id, t0)
-    outbox.record_retry(delayed, "internal_error", t0)  # backs off for a while
+    outbox.record_retry(delayed, "internal_error", now=t0)  # backs off for a while
     assert second.id in outbox.due_messages(TIMING, t0 + dt.timedelta(seconds=0.5))
 
 

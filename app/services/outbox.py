@@ -240,6 +240,21 @@ def wait_for_parent(message: OutboxMessage, timing: Timing, now: dt.datetime | N
     return "waiting for its parent"
 
 
+def _pace_from_answer(message: OutboxMessage, timing: Timing | None, now: dt.datetime) -> None:
+    """After a post's answer, the channel's next post waits a full pace from now, not from when the slot
+    was taken: Slack counts a post when it arrives, and the time spent rendering and sending it would
+    otherwise shorten the gap to the next one."""
+    if timing is None or message.channel_id is None:
+        return
+    after = now + _seconds(timing.pace)
+    db.session.execute(
+        sa.update(ChannelPace)
+        .where(ChannelPace.workspace_id == message.workspace_id, ChannelPace.channel_id == message.channel_id,
+               ChannelPace.next_send_at < after)
+        .values(next_send_at=after)
+        .execution_options(synchronize_session=False))
+
+
 def _put_back(message: OutboxMessage, not_before: dt.datetime) -> None:
     message.state, message.not_before, message.dispatched_at, message.claimed_at = "pending", not_before, None, None
 
@@ -251,10 +266,13 @@ def _route_status(message: OutboxMessage, ok: bool, error: str | None, now: dt.d
         last_delivery_at=now, last_delivery_ok=ok, last_delivery_error=error))
 
 
-def record_sent(message: OutboxMessage, ts: str | None, now: dt.datetime | None = None) -> None:
+def record_sent(message: OutboxMessage, ts: str | None, timing: Timing | None = None,
+                now: dt.datetime | None = None) -> None:
     """The send succeeded; a newer version written meanwhile sends again (committed)."""
     now = now or utcnow()
     first = message.message_ts is None
+    if first:
+        _pace_from_answer(message, timing, now)
     message.message_ts = message.message_ts or ts
     message.sent_version = message.claimed_version
     message.sent_at, message.last_error, message.claimed_at = now, None, None
@@ -287,9 +305,12 @@ def record_rate_limited(message: OutboxMessage, retry_after: float, method: str,
     return until
 
 
-def record_retry(message: OutboxMessage, error: str, now: dt.datetime | None = None) -> None:
+def record_retry(message: OutboxMessage, error: str, timing: Timing | None = None,
+                 now: dt.datetime | None = None) -> None:
     """A transient failure (Slack 5xx, internal_error, no connection): back off, or give up after MAX_ATTEMPTS."""
     now = now or utcnow()
+    if message.message_ts is None:
+        _pace_from_answer(message, timing, now)
     if message.attempts >= MAX_ATTEMPTS:
         record_failed(message, f"Slack kept failing ({error}); gave up after {message.attempts} attempts.", now)
         return
@@ -309,8 +330,9 @@ def record_ambiguous(message: OutboxMessage, error: str, timing: Timing, now: dt
     """
     now = now or utcnow()
     if message.message_ts is not None:
-        record_retry(message, error, now)
+        record_retry(message, error, now=now)
         return
+    _pace_from_answer(message, timing, now)
     if message.ambiguous_posts >= 1:
         record_failed(message, "Slack's answer was lost twice after posting; the message may be in the channel, "
                                "but Toktra could not confirm it and will not post it a third time.", now)
@@ -376,7 +398,7 @@ def recover_stale(timing: Timing, now: dt.datetime | None = None) -> int:
         answered_ts = posted_answer(message.id) if message.state == "posting" else None
         if answered_ts is not None:
             # Slack answered but the database was away when the job tried to record it: no re-post.
-            record_sent(message, answered_ts, now)
+            record_sent(message, answered_ts, now=now)
         elif message.state == "posting":
             record_ambiguous(message, "the worker stopped while posting", timing, now)
         else:
