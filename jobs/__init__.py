@@ -31,6 +31,7 @@ def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = 
     if redis_known_down():  # this request already waited on Redis once; Slack's 3 seconds are precious
         raise QueueUnavailable("the job queue is unreachable (no answer earlier in this request)")
     options = {name: kwargs.pop(name) for name in list(kwargs) if name in _RQ_OPTIONS}
+    options.setdefault("description", describe(func, kwargs))
     try:
         if at is not None:
             return get_queue(queue).enqueue_at(at, func, kwargs=kwargs, retry=retry, **options)
@@ -45,6 +46,17 @@ def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = 
     except RedisError as exc:
         note_redis_down()
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
+
+
+def describe(func: Callable, kwargs: dict) -> str:
+    """What the worker logs for a job: its function and its numeric ids only.
+
+    RQ's default shows every argument, and a response_url is a credential for 30 minutes while typed text
+    (a reason, a command's arguments) may be private; it also costs an ack more to format.
+    """
+    ids = ", ".join(f"{name}={value}" for name, value in sorted(kwargs.items())
+                    if isinstance(value, int) and not isinstance(value, bool))
+    return f"{func.__module__}.{func.__qualname__}({ids})"
 
 
 def enqueue_durably(func: Callable, /, *, check_in=None, **kwargs) -> bool:
