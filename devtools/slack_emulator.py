@@ -1193,6 +1193,8 @@ class _Handler(BaseHTTPRequestHandler):
     """Routes /<method> to the Web API and /response_url/<name> to response_url recording."""
 
     server_version = "SlackEmulator/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive, as Slack's servers: every answer has a Content-Length
+    disable_nagle_algorithm = True  # else a kept-alive client waits out a delayed ACK for each answer's body
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 
-from slack_sdk.webhook import WebhookClient
+import urllib3
 
 from app.slack.client.web import SlackChannelUnavailable, narrow_response_url_failure
 
 log = logging.getLogger(__name__)
+TIMEOUT_SECONDS = 10
+HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+_pool: tuple[int, urllib3.PoolManager] | None = None
+
 
 def response_url_key(url: str) -> str:
     """A short stable name for a response_url (for step records, never the secret URL itself)."""
@@ -25,11 +31,21 @@ def post_response(url: str, text: str, blocks: list[dict], replace_original: boo
     if not url:
         log.info("no response_url (a Home tab click); answer not posted: %s", text[:200])
         return
-    response = WebhookClient(url, timeout=10).send(
-        text=text, blocks=blocks, response_type=response_type, replace_original=replace_original,
-    )
-    if response.status_code != 200:
-        raise narrow_response_url_failure(response.status_code, response.body, response.headers)
+    body = {"text": text, "blocks": blocks, "response_type": response_type, "replace_original": replace_original}
+    response = _http().request("POST", url, body=json.dumps(body).encode(), headers=HEADERS,
+                               timeout=TIMEOUT_SECONDS, retries=False)
+    if response.status != 200:
+        raise narrow_response_url_failure(response.status, response.data.decode("utf-8", "replace"), response.headers)
+
+
+def _http() -> urllib3.PoolManager:
+    # Kept-alive connections, one pool per process: slack_sdk's WebhookClient opens a new connection (and
+    # TLS handshake) for every post, which cost a card job more than rendering it. A forked work-horse
+    # opens its own rather than share its parent's sockets.
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), urllib3.PoolManager())
+    return _pool[1]
 
 
 def post_response_if_alive(url: str, text: str, blocks: list[dict], replace_original: bool = False) -> bool:
