@@ -11,7 +11,7 @@ from app.models import BudgetOverride, Organization
 from app.services.budget_card import refresh_budget_card
 from app.services.forecast import Forecast, budget_forecast
 from app.services.periods import Period, current_period
-from app.services.usage import period_spend
+from app.services.usage import period_spend_query
 
 MAX_BUDGET = Decimal("1000000000")
 
@@ -52,18 +52,14 @@ class BudgetStatus:
 def budget_status(org: Organization, period: Period | None = None) -> BudgetStatus:
     """The organization's budget status for a period (current by default)."""
     period = period or current_period(org.timezone)
-    spent = period_spend(org, period)
-    extra = period_extra(org.id, period.key)
+    # The spend and the period's extra budget in one round trip: every budget card reads both.
+    spent, extra = db.session.execute(sa.select(period_spend_query(org.id, period.key), sa.select(
+        BudgetOverride.extra_usd).where(BudgetOverride.org_id == org.id, BudgetOverride.period == period.key)
+        .scalar_subquery())).one()
+    spent, extra = spent if spent is not None else Decimal("0.000000"), extra or Decimal(0)
     limit = org.monthly_budget_usd + extra if org.monthly_budget_usd is not None else None
     return BudgetStatus(period, limit, spent, org.alert_threshold_pct, tuple(org.thresholds),
                         budget_forecast(org, period, spent, limit=limit), extra)
-
-
-def period_extra(org_id: int, period_key: str) -> Decimal:
-    """Extra budget approved for one period only (0 when none)."""
-    extra = db.session.scalar(sa.select(BudgetOverride.extra_usd).where(
-        BudgetOverride.org_id == org_id, BudgetOverride.period == period_key))
-    return extra or Decimal(0)
 
 
 def raise_budget(org: Organization, amount: Decimal, scope: str, period_key: str) -> None:

@@ -363,12 +363,8 @@ def usage_summary(org: Organization, user: User | None = None, period: Period | 
     return UsageSummary(period, providers, total)
 
 
-def period_spend(org: Organization, period: Period | None = None) -> Decimal:
-    """The organization's total cost in a period (current by default)."""
-    period = period or current_period(org.timezone)
-    spent = db.session.scalar(
-        sa.select(UsagePeriodTotal.cost_usd).where(UsagePeriodTotal.org_id == org.id,
-                                                   UsagePeriodTotal.period == period.key)
-    )
-    return spent if spent is not None else Decimal("0.000000")
+def period_spend_query(org_id: int, period_key: str) -> sa.ScalarSelect:
+    """The organization's total cost in a period, as a scalar subquery (NULL before any usage)."""
+    return sa.select(UsagePeriodTotal.cost_usd).where(UsagePeriodTotal.org_id == org_id,
+                                                      UsagePeriodTotal.period == period_key).scalar_subquery()
 
