@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from app.models import User
 from app.services.budget_requests import SCOPE_WORDS, submit_budget_request
@@ -15,15 +16,19 @@ from jobs.slack_retry import reschedule_on_rate_limit
 log = logging.getLogger(__name__)
 
 
-def clicked_budget(workspace_id: int, value: str, slack_user_id: str, response_url: str) -> User | str:
+def clicked_budget(workspace_id: int, value: str, slack_user_id: str, response_url: str,
+                   tell: Callable[[str], None] | None = None) -> User | str:
     """The verified Toktra user behind a Request more budget click, if the button is for their organization;
-    else why not (already told)."""
-    clicked = clicking_user(workspace_id, slack_user_id, response_url)
+    else why not (already told: through tell when given, else at response_url)."""
+    clicked = clicking_user(workspace_id, slack_user_id, response_url, tell)
     if isinstance(clicked, str):
         return clicked
     workspace, actor = clicked
     if parse_org_id(value) != actor.org_id or workspace.org_id != actor.org_id:
-        post_response_if_alive(response_url, *cards.notice(INVALID_BUTTON))
+        if tell is not None:
+            tell(INVALID_BUTTON)
+        else:
+            post_response_if_alive(response_url, *cards.notice(INVALID_BUTTON))
         return "invalid button"
     return actor
 

@@ -217,6 +217,56 @@ def test_a_member_gets_no_button_and_a_clear_refusal(signed, slack, run_worker, 
     assert slack.calls_to("views.open") == []
 
 
+def home_with_the_budget_button(signed, slack, run_worker, org, user):
+    """user's Home tab once the 80% threshold was crossed: the budget alert's card carries Request more budget."""
+    from app.services.budget_policy import check_budget_thresholds
+    from tests.test_slack_home import open_home
+
+    check_budget_thresholds(org)  # 86% crossed the 80% threshold
+    open_home(signed, user)
+    run_worker()
+    home = slack.home_view(user)
+    assert f'"action_id": "{REQUEST_MORE_BUDGET}"' in json.dumps(home["blocks"])
+    return home
+
+
+def test_a_member_clicking_on_home_sees_the_refusal_in_a_modal(signed, slack, run_worker, org, people):
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UBEA")
+    people["bea"].role = "member"  # demoted since her Home tab was published: the button is stale
+    db.session.commit()
+    # A Home tab click has no response_url: the refusal can only be shown in a modal.
+    response = signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UBEA", trigger_id="1.home-click")
+    assert response.status_code == 200 and response.get_data(as_text=True) == ""
+    run_worker()
+    [modal] = slack.modals()
+    assert modal["title"]["text"] == "Request more budget"
+    assert modal["close"]["text"] == "Close" and "submit" not in modal
+    assert [b["text"]["text"] for b in modal["blocks"]] == [
+        ":no_entry: Only managers and admins can ask for more budget. Ask your manager to request it, or an admin "
+        "to raise the monthly limit."]
+    [call] = slack.calls_to("views.open")
+    assert call.params["trigger_id"] == "1.home-click"
+    assert db.session.scalars(db.select(ReimbursementRequest)).all() == []
+
+
+def test_someone_without_an_account_clicking_on_home_is_told_why_in_a_modal(signed, slack, run_worker, org, people):
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UBEA")
+    slack.add_user("USTRANGER", "stranger@elsewhere.example", "stranger")
+    signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="USTRANGER")
+    run_worker()
+    [modal] = slack.modals()
+    assert "could not find an account for your Slack email (stranger@elsewhere.example) in Globex" in text_of(modal)
+
+
+def test_an_admin_clicking_on_home_gets_the_request_modal(signed, slack, run_worker, org, people):
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UADA")
+    signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UADA")
+    run_worker()
+    [modal] = slack.modals()
+    assert modal["submit"]["text"] == "Send request"
+    assert "has spent *$8,600.00* of its *$10,000.00* limit (86.0%)" in text_of(modal)
+
+
 @pytest.mark.parametrize("amount", ["", "lots", "0", "-5", "1.234", "2000000", "NaN"])
 def test_a_bad_amount_is_refused_in_the_modal(signed, slack, run_worker, org, people, queue, amount):
     click_request(signed, slack, org)
