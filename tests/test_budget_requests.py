@@ -367,3 +367,41 @@ def test_every_other_admins_home_tab_lists_the_request_with_its_buttons(signed, 
     signed.action(APPROVE_REIMBURSEMENT, str(request_id), user_id="UBEA", response_url=slack.response_url("ok"))
     run_worker()
     assert "more budget" not in json.dumps(slack.home_view("UADA")["blocks"])
+
+
+def test_an_approved_raise_lets_the_crossed_threshold_fire_again_and_the_card_turns_green(
+        signed, slack, run_worker, org, people, workspace, api):
+    from app.models import Alert
+    from app.services.alerts import acknowledge_alert
+    from app.slack.client.channels import store_channels
+    from tests.test_alerts import usage
+
+    slack.add_channel("C0BUDGET", "budget")
+    store_channels(workspace.id, [{"id": "C0BUDGET", "name": "budget", "is_private": False}])
+    # At 86% the 80% threshold fires as the budget channel is chosen, told in the card's thread.
+    assert api("put", "/budget", json={"channel": "#budget"}).status_code == 200
+    run_worker()
+    [card] = slack.channel_messages("C0BUDGET")
+    assert "🟠" in text_of(card)
+    [first] = slack.thread("C0BUDGET", card["ts"])
+    assert first["text"].startswith("🟠 Crossed 80% of the monthly budget: $8,000 of $10,000, at")
+    [alert] = db.session.scalars(db.select(Alert)).all()
+    acknowledge_alert(alert.id, people["ada"])
+
+    request_id = ask(signed, slack, run_worker, org, amount="5000")
+    signed.action(APPROVE_REIMBURSEMENT, str(request_id), user_id="UBEA", response_url=slack.response_url("ok"))
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=61)):
+        run_worker()  # the card is edited at most once a minute
+        [card] = slack.channel_messages("C0BUDGET")
+        assert "$8,600 (57.3%)" in text_of(card) and "🟢" in text_of(card) and "🟠" not in text_of(card)
+
+        api("post", "/usage", json={"events": [usage(people["alice"].email, "3400", 1)]})  # 80% of $15,000
+        api("post", "/usage", json={"events": [usage(people["alice"].email, "10", 2)]})
+        run_worker()
+    replies = [m["text"] for m in slack.thread("C0BUDGET", card["ts"])]
+    assert len(replies) == 2
+    assert replies[1].startswith("🟠 Crossed 80% of the monthly budget: $12,000 of $15,000, at")
+    alerts = db.session.scalars(db.select(Alert).order_by(Alert.id)).all()
+    assert [(a.title, a.status) for a in alerts] == [
+        (f"Globex has spent 80% of the monthly budget for {current_period('UTC').label}", "acknowledged"),
+        (f"Globex has spent 80% of the monthly budget for {current_period('UTC').label}", "open")]
