@@ -17,6 +17,7 @@ from app.models.types import utcnow
 from app.models import SEVERITIES, Alert, ReimbursementRequest
 from app.services.alert_lifecycle import SNOOZE_CHOICES, reopen_alert, resolve_alert, snooze_alert
 from app.services.alerts import ACK_REASONS, acknowledge_alert, active_connectors
+from app.services.alert_timeline import event_words, timelines
 from app.services.ticket_link_attempts import CHECKING, forget_link_attempt, link_attempts, note_link_attempt
 from app.services.tickets import TicketError, connector_label, ticket_key_from
 from app.services.errors import DomainError
@@ -64,10 +65,12 @@ def alerts():
         query = query.where(Alert.status == status)
     shown = db.session.scalars(query).all()
     attempts = link_attempts(current_user.id, [a.id for a in shown])
+    events = timelines([a.id for a in shown])
     return render_template("alerts.html", alerts=shown, severities=SEVERITIES,
                            statuses=ALERT_STATUSES, severity=severity, status=status, ack_reasons=ACK_REASONS,
                            snooze_choices=SNOOZE_CHOICES, now=utcnow(), connectors=active_connectors(current_user.org_id),
-                           connector_label=connector_label, attempts=attempts,
+                           connector_label=connector_label, attempts=attempts, timelines=events,
+                           event_words=event_words,
                            poll=any(n.get("state") == CHECKING for n in attempts.values()))
 
 
