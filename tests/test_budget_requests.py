@@ -258,13 +258,38 @@ def test_someone_without_an_account_clicking_on_home_is_told_why_in_a_modal(sign
     assert "could not find an account for your Slack email (stranger@elsewhere.example) in Globex" in text_of(modal)
 
 
-def test_an_admin_clicking_on_home_gets_the_request_modal(signed, slack, run_worker, org, people):
+def test_an_admin_asking_from_home_sees_the_outcome_in_the_modal(signed, slack, run_worker, org, people):
     home = home_with_the_budget_button(signed, slack, run_worker, org, "UADA")
     signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UADA")
     run_worker()
     [modal] = slack.modals()
     assert modal["submit"]["text"] == "Send request"
     assert "has spent *$8,600.00* of its *$10,000.00* limit (86.0%)" in text_of(modal)
+    # No response_url to answer at: the modal stays open and shows the outcome.
+    answer = signed.view_submission(modal, values(), user_id="UADA")
+    assert answer.status_code == 200 and answer.json["response_action"] == "update"
+    assert "Sending your request…" in json.dumps(answer.json["view"], ensure_ascii=False)
+    run_worker()
+    [shown] = slack.modals()
+    assert [b["text"]["text"] for b in shown["blocks"]] == [
+        ":inbox_tray: Your request for $1,500.00 more budget (this period only) was sent to Globex's admins for "
+        "approval. You'll get a DM with their decision."]
+    assert len(dm_of(slack, "UBEA")) == 1
+
+
+def test_a_lone_admin_asking_from_home_sees_the_refusal_in_the_modal(signed, slack, run_worker, org, people):
+    people["bea"].role = "member"
+    db.session.commit()
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UADA")
+    signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UADA")
+    run_worker()
+    signed.view_submission(slack.modals()[-1], values(), user_id="UADA")
+    run_worker()
+    [shown] = slack.modals()
+    assert [b["text"]["text"] for b in shown["blocks"]] == [
+        ":no_entry: Globex has no other admin to approve a budget request; an admin can raise the monthly limit "
+        "under Settings."]
+    assert db.session.scalars(db.select(ReimbursementRequest)).all() == []
 
 
 @pytest.mark.parametrize("amount", ["", "lots", "0", "-5", "1.234", "2000000", "NaN"])
