@@ -66,9 +66,9 @@ def alerts():
     shown = db.session.scalars(query).all()
     attempts = link_attempts(current_user.id, [a.id for a in shown])
     events = timelines([a.id for a in shown])
-    return render_template("alerts.html", alerts=shown, severities=SEVERITIES,
-                           statuses=ALERT_STATUSES, severity=severity, status=status, ack_reasons=ACK_REASONS,
-                           snooze_choices=SNOOZE_CHOICES, now=utcnow(), connectors=active_connectors(current_user.org_id),
+    return render_template("alerts.html", alerts=shown, severities=SEVERITIES, statuses=ALERT_STATUSES,
+                           severity=severity, status=status, ack_reasons=ACK_REASONS, snooze_choices=SNOOZE_CHOICES,
+                           now=utcnow(), connectors=active_connectors(current_user.org_id),
                            connector_label=connector_label, attempts=attempts, timelines=events,
                            event_words=event_words,
                            poll=any(n.get("state") == CHECKING for n in attempts.values()))
