@@ -12,7 +12,7 @@ from app.services.reimbursements import ReimbursementError, request_to_decide
 from app.slack.blocks import cards
 from app.services.alerts import active_connectors
 from app.slack.blocks.modals import (render_acknowledge_modal, render_budget_request_modal, render_link_ticket_modal,
-                                     render_reject_modal)
+                                     render_notice_modal, render_reject_modal)
 from app.slack.blocks.reimbursement_cards import decision_words
 from app.slack.client.respond import post_response_if_alive
 from app.slack.client.web import SlackError, WorkspaceClient
@@ -64,18 +64,20 @@ def open_acknowledge_modal(workspace_id: int, value: str, slack_user_id: str, re
 def open_budget_request_modal(workspace_id: int, value: str, slack_user_id: str, response_url: str,
                               trigger_id: str) -> str:
     """Request more budget clicked: open its modal for managers and admins; tell anyone else why not."""
-    clicked = clicked_budget(workspace_id, value, slack_user_id, response_url)
+    def tell(text: str) -> None:
+        _refuse(workspace_id, trigger_id, response_url, "Request more budget", text)
+
+    clicked = clicked_budget(workspace_id, value, slack_user_id, response_url, tell)
     if isinstance(clicked, str):
         return clicked
     if not may_request_budget(clicked):
-        post_response_if_alive(response_url, *cards.notice(f":no_entry: {MEMBER_REFUSAL}"))
+        tell(f":no_entry: {MEMBER_REFUSAL}")
         return "refused"
     org = clicked.organization
     status = budget_status(org)
     if not status.monthly_limit_usd:
-        post_response_if_alive(response_url, *cards.notice(
-            f"No monthly budget is set for {org.name}, so there is no limit to raise; an admin can set one under "
-            "Settings."))
+        tell(f"No monthly budget is set for {org.name}, so there is no limit to raise; an admin can set one under "
+             "Settings.")
         return "no budget"
     return _open(workspace_id, trigger_id, render_budget_request_modal(status, org.name, org.id, response_url),
                  response_url, "Request more budget")
@@ -97,6 +99,19 @@ def open_link_ticket_modal(workspace_id: int, value: str, slack_user_id: str, re
     metadata = json.dumps({"value": value, "response_url": response_url})
     return _open(workspace_id, trigger_id, render_link_ticket_modal(alert, connectors, metadata), response_url,
                  "Link ticket")
+
+
+def _refuse(workspace_id: int, trigger_id: str, response_url: str, title: str, text: str) -> None:
+    """Tell the clicker why not: where they clicked when the click came with a response_url, else (a Home tab
+    click has none) in a small modal opened with the click's trigger_id."""
+    if response_url:
+        post_response_if_alive(response_url, *cards.notice(text))
+        return
+    try:
+        WorkspaceClient(db.session.get(SlackWorkspace, workspace_id)).views_open(
+            trigger_id=trigger_id, view=render_notice_modal(title, text))
+    except SlackError as exc:  # the trigger expired: there is nowhere else to say it
+        log.warning("views.open for the %s refusal failed: %s", title, exc)
 
 
 def _open(workspace_id: int, trigger_id: str, view: dict, response_url: str, button: str) -> str:

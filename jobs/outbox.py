@@ -22,7 +22,8 @@ from app.services.accounts import find_user
 from app.services.outbox import WAKE_KEY, wake_dispatcher
 from app.services.alert_routes import org_workspaces
 from app.services.alerts import ALERT_CARD
-from app.services.alert_lifecycle import ALERT_REMINDER, ALERT_UNSNOOZE, reminder_due, unsnooze_due
+from app.services.alert_lifecycle import (ALERT_REMINDER, ALERT_UNSNOOZE, record_reminder_sent, record_snooze_ended,
+                                          reminder_due, unsnooze_due)
 from app.services.alert_timeline import ALERT_REPLY
 from app.services.budget import budget_status
 from app.services.budget_card import BUDGET_CARD, BUDGET_REPLY, card_period, reply_period
@@ -297,10 +298,11 @@ def deliver(message_id: int) -> str:
     except _Undeliverable as exc:
         _give_up(message, str(exc))
         return f"failed: {exc}"
-    if message.message_ts is None:
+    first_post = message.message_ts is None
+    if first_post:
         outbox.remember_answer(message.id, response.get("ts"))  # survives a database outage right now
     outbox.record_sent(message, response.get("ts"), timing)
-    _after_sent(message)
+    _after_sent(message, first_post)
     wake_dispatcher()  # the channel's next message, or a newer version of this one
     return f"sent {message.message_ts or message.kind}"
 
@@ -314,8 +316,13 @@ def _give_up(message: OutboxMessage, words: str) -> None:
             db.session.commit()
 
 
-def _after_sent(message: OutboxMessage) -> None:
-    """Keep the request's record of its approver DM (shown on the dashboard) in step."""
+def _after_sent(message: OutboxMessage, first_post: bool) -> None:
+    """Keep the request's record of its approver DM (shown on the dashboard) in step, and the alert's timeline
+    of the reminders and snooze ends Toktra posted (once each: an update of the post is no new event)."""
+    if first_post and message.kind == ALERT_REMINDER:
+        record_reminder_sent(message)
+    if first_post and message.kind == ALERT_UNSNOOZE:
+        record_snooze_ended(message)
     if message.kind != "reimbursement_request":
         return
     request = db.session.get(ReimbursementRequest, message.subject_id)

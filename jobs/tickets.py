@@ -16,7 +16,8 @@ from app.models.types import utcnow
 from app.services.alert_timeline import record_event
 from app.services.alerts import active_connectors
 from app.services.home import refresh_homes
-from app.services.tickets import TicketError, link_ticket, start_polling
+from app.services.ticket_link_attempts import FAILED, LINKED, note_link_attempt
+from app.services.tickets import TicketError, connector_label, link_ticket, start_polling
 from app.slack.blocks import cards
 from app.slack.blocks.format import plain, when
 from app.slack.blocks.modals import render_link_outcome, render_link_ticket_modal
@@ -170,6 +171,33 @@ def link_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     words = (f"✅ Linked <{ticket.url}|{plain(ticket.external_key)}> ({plain(ticket.status)}) to this alert. "
              "Its cards show it, and Toktra keeps its status current.")
     _show(workspace_id, view_id, render_link_outcome(alert, words))
+    return f"linked {ticket.external_key}"
+
+
+def link_ticket_from_dashboard(alert_id: int, user_id: int, connector_id: int, key: str) -> str:
+    """Link ticket on the dashboard's Alerts page: read the ticket from its connector and link it; the page shows
+    the outcome, or the connector's answer so the key can be corrected."""
+    user = db.session.get(User, user_id)
+    alert = db.session.get(Alert, alert_id)
+    if user is None or alert is None or alert.org_id != user.org_id:
+        log.info("link ticket from the dashboard: alert %s or user %s is gone", alert_id, user_id)
+        return "missing"
+    connector = next((c for c in active_connectors(user.org_id) if c.id == connector_id), None)
+    try:
+        if connector is None:
+            raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
+        found = client_for(connector).fetch_ticket(key)
+        ticket = link_ticket(alert, connector, found, user)
+    except (ItsmError, TicketError) as exc:
+        problem = exc.message if isinstance(exc, ItsmError) else str(exc)
+        note_link_attempt(alert_id, user_id, FAILED, problem)
+        return f"not linked: {problem}"
+    except Exception:  # a bug must not leave the page checking: say so, and let RQ record it
+        note_link_attempt(alert_id, user_id, FAILED, "Linking failed unexpectedly on Toktra's side; it has been "
+                                                     "logged. Try again later.")
+        raise
+    note_link_attempt(alert_id, user_id, LINKED, f"Linked {ticket.external_key} ({ticket.status}) in "
+                                                 f"{connector_label(connector)}; Toktra keeps its status current.")
     return f"linked {ticket.external_key}"
 
 

@@ -257,6 +257,40 @@ def test_edit_a_channels_reminders_per_severity(client, page, workspace, cached)
     assert "Reminder every 60 min until acknowledged" in text_of(row_of(page()[1], route.id))
 
 
+@pytest.mark.parametrize("typed", ["soon", "0", "1.5", "10081", "-5"])
+def test_add_a_channel_refuses_a_bad_reminder_per_severity_in_words(client, page, workspace, cached, typed):
+    _, html = page()
+    add_form = html.split('id="add-form"')[1].split("</form>")[0]
+    for severity in ("low", "medium", "high", "critical"):
+        assert re.search(rf'id="remind-{severity}" name="remind_{severity}" value=""', add_form)
+
+    refused = add(client, channel_id="C0100", remind_after_minutes="60", remind_critical=typed, remind_low="5")
+    assert refused.status_code == 400
+    shown = text_of(refused.get_data(as_text=True).split('id="add-form"')[1])
+    assert "Leave empty to use the channel's interval, type never for no reminders, or give whole minutes " \
+           "from 1 to 10080 (7 days)." in shown
+    assert "This channel does not receive low alerts: tick low above or leave this empty." in shown
+    assert re.search(rf'id="remind-critical" name="remind_critical" value="{re.escape(typed)}"',
+                     refused.get_data(as_text=True))  # what was typed stays, to be corrected
+    assert routes() == []
+
+
+def test_add_a_channel_with_reminders_per_severity(client, page, workspace, cached):
+    response = add(client, channel_id="C0100", remind_after_minutes="60", remind_critical=" 15 ",
+                   remind_high="never")
+    assert response.status_code == 303
+    (route,) = routes()
+    assert (route.remind_after_minutes, route.remind_after_by_severity) == (60, {"high": None, "critical": 15})
+    shown = text_of(row_of(page()[1], route.id))
+    assert "Reminder every 60 min until acknowledged (high never, critical every 15 min)" in shown
+
+    # Without an interval for the channel, only the severities given are reminded.
+    assert add(client, channel_id="C0200", remind_critical="10080").status_code == 303
+    second = routes()[1]
+    assert (second.remind_after_minutes, second.remind_after_by_severity) == (None, {"critical": 10080})
+    assert "Reminder until acknowledged: critical every 10080 min" in text_of(row_of(page()[1], second.id))
+
+
 def test_remove_a_channel(client, page, workspace, cached):
     add(client, channel_id="C0100")
     (route,) = routes()

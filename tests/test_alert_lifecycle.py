@@ -260,6 +260,45 @@ def test_reminders_come_once_per_interval_where_asked_and_stop_on_acknowledge(sl
     assert states == ["sent", "sent", "skipped"]
 
 
+def test_reminders_and_a_snooze_end_join_the_timeline_on_the_api_and_the_dashboard(
+        api, client, login, slack, fired, run_worker, member):
+    from app.services.alert_lifecycle import snooze_alert
+
+    with in_a_while(31):
+        run_worker()
+        run_worker()
+    with in_a_while(32):
+        snooze_alert(fired.id, member, "1h")
+        run_worker()
+    with in_a_while(61):
+        run_worker()  # the second reminder is skipped: snoozed
+    with in_a_while(93):
+        run_worker()
+        run_worker()
+    assert len(reminders(slack, "C1")) == 1
+    for channel in ("C1", "C2"):  # the snooze's end was announced in both channels; the timeline says it once
+        assert len([m for m in slack.channel_messages(channel) if "Snooze over" in m["text"]]) == 1
+    answer = api("get", f"/alerts/{fired.id}/events")
+    assert answer.status_code == 200, answer.json
+    events = answer.json["events"]
+    assert [(e["event"], e["summary"].split(" until ")[0], e["actor"]) for e in events] == [
+        ("reminder", "Reminder sent in #security", None),
+        ("snoozed", "Snoozed by Alice Smith", member.email),
+        ("unsnoozed", "Snooze ended: announced again", None),
+    ]
+    assert events[1]["summary"].startswith("Snoozed by Alice Smith until ") and "<!date" not in events[1]["summary"]
+    # Each was told once in Slack already: no second reply in any thread.
+    assert thread_texts(slack, "C1")[0].startswith("⏰ Reminder:") and len(thread_texts(slack, "C1")) == 3
+    assert len(thread_texts(slack, "C2")) == 2  # "Snoozed by…" and "Snooze over…"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.kind == "alert_reply")) == 2  # the snooze's, in C1 and C2
+    login(member)
+    page = client.get("/alerts").get_data(as_text=True)
+    assert "Timeline (3)" in page
+    assert "Reminder sent in #security" in page and "Snooze ended: announced again" in page
+    assert api("get", "/alerts/999999/events").status_code == 404
+
+
 def test_a_snooze_stops_reminders_until_it_ends(slack, fired, run_worker, member):
     from app.services.alert_lifecycle import snooze_alert
 

@@ -277,3 +277,49 @@ def test_racing_workers_fire_each_crossed_threshold_once(app, org, member):
     keys = sorted(db.session.scalars(sa.select(Alert.dedup_key)).all())
     period = current_period("UTC").key
     assert keys == sorted(f"budget:{period}:{t}" for t in (50, 75, 90))
+
+
+def budget_titles(api) -> list[str]:
+    """Every alert's title, oldest first."""
+    return [a["title"] for a in reversed(api("get", "/alerts", query_string={"limit": 50}).json["alerts"])]
+
+
+def test_raising_the_limit_lets_the_thresholds_it_puts_out_of_reach_fire_again(api, org, member):
+    from tests.test_alerts import usage
+
+    label = current_period("UTC").label
+    api("put", "/budget", json={"alert_thresholds": [50, 75, 90]})
+    api("post", "/usage", json={"events": [usage(member.email, "9000", 1)]})  # 90%: 50, 75 and 90 fire
+    for alert in api("get", "/alerts").json["alerts"]:  # dealt with: the limit is about to be raised
+        assert api("post", f"/alerts/{alert['id']}/resolve").status_code == 200
+
+    assert put_budget(api, {"monthly_limit_usd": "15000"})["percent_used"] == "60.0"  # 50% is still reached
+    api("post", "/usage", json={"events": [usage(member.email, "2250", 2)]})  # 75% of the new limit
+    api("post", "/usage", json={"events": [usage(member.email, "10", 3)]})
+    api("post", "/usage", json={"events": [usage(member.email, "2240", 4)]})  # 90%
+    api("post", "/usage", json={"events": [usage(member.email, "10", 5)]})
+    assert budget_titles(api) == [f"Globex has spent {t}% of the monthly budget for {label}"
+                                  for t in (50, 75, 90, 75, 90)]
+    period = current_period("UTC").key
+    assert db.session.scalars(sa.text("SELECT threshold FROM budget_crossings WHERE period = :p ORDER BY 1"),
+                              {"p": period}).all() == [50, 75, 90]
+
+
+def test_a_threshold_reached_again_while_its_alert_is_still_open_adds_no_second_alert(api, org, member):
+    from tests.test_alerts import usage
+
+    api("post", "/usage", json={"events": [usage(member.email, "8500", 1)]})  # 85%: the 80% alert, left open
+    put_budget(api, {"monthly_limit_usd": "20000"})  # 42.5%
+    api("post", "/usage", json={"events": [usage(member.email, "8000", 2)]})  # 82.5% again
+    [alert] = api("get", "/alerts").json["alerts"]
+    assert alert["status"] == "open"
+
+
+def test_lowering_the_limit_forgets_nothing_and_fires_what_it_reaches(api, org, member):
+    from tests.test_alerts import usage
+
+    api("put", "/budget", json={"alert_thresholds": [50, 90]})
+    api("post", "/usage", json={"events": [usage(member.email, "6000", 1)]})  # 60%: 50 fires
+    put_budget(api, {"monthly_limit_usd": "6500"})  # 92.3%: 90 fires, 50 is not told again
+    label = current_period("UTC").label
+    assert budget_titles(api) == [f"Globex has spent {t}% of the monthly budget for {label}" for t in (50, 90)]

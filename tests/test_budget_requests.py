@@ -217,6 +217,81 @@ def test_a_member_gets_no_button_and_a_clear_refusal(signed, slack, run_worker, 
     assert slack.calls_to("views.open") == []
 
 
+def home_with_the_budget_button(signed, slack, run_worker, org, user):
+    """user's Home tab once the 80% threshold was crossed: the budget alert's card carries Request more budget."""
+    from app.services.budget_policy import check_budget_thresholds
+    from tests.test_slack_home import open_home
+
+    check_budget_thresholds(org)  # 86% crossed the 80% threshold
+    open_home(signed, user)
+    run_worker()
+    home = slack.home_view(user)
+    assert f'"action_id": "{REQUEST_MORE_BUDGET}"' in json.dumps(home["blocks"])
+    return home
+
+
+def test_a_member_clicking_on_home_sees_the_refusal_in_a_modal(signed, slack, run_worker, org, people):
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UBEA")
+    people["bea"].role = "member"  # demoted since her Home tab was published: the button is stale
+    db.session.commit()
+    # A Home tab click has no response_url: the refusal can only be shown in a modal.
+    response = signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UBEA", trigger_id="1.home-click")
+    assert response.status_code == 200 and response.get_data(as_text=True) == ""
+    run_worker()
+    [modal] = slack.modals()
+    assert modal["title"]["text"] == "Request more budget"
+    assert modal["close"]["text"] == "Close" and "submit" not in modal
+    assert [b["text"]["text"] for b in modal["blocks"]] == [
+        ":no_entry: Only managers and admins can ask for more budget. Ask your manager to request it, or an admin "
+        "to raise the monthly limit."]
+    [call] = slack.calls_to("views.open")
+    assert call.params["trigger_id"] == "1.home-click"
+    assert db.session.scalars(db.select(ReimbursementRequest)).all() == []
+
+
+def test_someone_without_an_account_clicking_on_home_is_told_why_in_a_modal(signed, slack, run_worker, org, people):
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UBEA")
+    slack.add_user("USTRANGER", "stranger@elsewhere.example", "stranger")
+    signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="USTRANGER")
+    run_worker()
+    [modal] = slack.modals()
+    assert "could not find an account for your Slack email (stranger@elsewhere.example) in Globex" in text_of(modal)
+
+
+def test_an_admin_asking_from_home_sees_the_outcome_in_the_modal(signed, slack, run_worker, org, people):
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UADA")
+    signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UADA")
+    run_worker()
+    [modal] = slack.modals()
+    assert modal["submit"]["text"] == "Send request"
+    assert "has spent *$8,600.00* of its *$10,000.00* limit (86.0%)" in text_of(modal)
+    # No response_url to answer at: the modal stays open and shows the outcome.
+    answer = signed.view_submission(modal, values(), user_id="UADA")
+    assert answer.status_code == 200 and answer.json["response_action"] == "update"
+    assert "Sending your request…" in json.dumps(answer.json["view"], ensure_ascii=False)
+    run_worker()
+    [shown] = slack.modals()
+    assert [b["text"]["text"] for b in shown["blocks"]] == [
+        ":inbox_tray: Your request for $1,500.00 more budget (this period only) was sent to Globex's admins for "
+        "approval. You'll get a DM with their decision."]
+    assert len(dm_of(slack, "UBEA")) == 1
+
+
+def test_a_lone_admin_asking_from_home_sees_the_refusal_in_the_modal(signed, slack, run_worker, org, people):
+    people["bea"].role = "member"
+    db.session.commit()
+    home = home_with_the_budget_button(signed, slack, run_worker, org, "UADA")
+    signed.view_action(REQUEST_MORE_BUDGET, str(org.id), home, user_id="UADA")
+    run_worker()
+    signed.view_submission(slack.modals()[-1], values(), user_id="UADA")
+    run_worker()
+    [shown] = slack.modals()
+    assert [b["text"]["text"] for b in shown["blocks"]] == [
+        ":no_entry: Globex has no other admin to approve a budget request; an admin can raise the monthly limit "
+        "under Settings."]
+    assert db.session.scalars(db.select(ReimbursementRequest)).all() == []
+
+
 @pytest.mark.parametrize("amount", ["", "lots", "0", "-5", "1.234", "2000000", "NaN"])
 def test_a_bad_amount_is_refused_in_the_modal(signed, slack, run_worker, org, people, queue, amount):
     click_request(signed, slack, org)
@@ -317,3 +392,41 @@ def test_every_other_admins_home_tab_lists_the_request_with_its_buttons(signed, 
     signed.action(APPROVE_REIMBURSEMENT, str(request_id), user_id="UBEA", response_url=slack.response_url("ok"))
     run_worker()
     assert "more budget" not in json.dumps(slack.home_view("UADA")["blocks"])
+
+
+def test_an_approved_raise_lets_the_crossed_threshold_fire_again_and_the_card_turns_green(
+        signed, slack, run_worker, org, people, workspace, api):
+    from app.models import Alert
+    from app.services.alerts import acknowledge_alert
+    from app.slack.client.channels import store_channels
+    from tests.test_alerts import usage
+
+    slack.add_channel("C0BUDGET", "budget")
+    store_channels(workspace.id, [{"id": "C0BUDGET", "name": "budget", "is_private": False}])
+    # At 86% the 80% threshold fires as the budget channel is chosen, told in the card's thread.
+    assert api("put", "/budget", json={"channel": "#budget"}).status_code == 200
+    run_worker()
+    [card] = slack.channel_messages("C0BUDGET")
+    assert "🟠" in text_of(card)
+    [first] = slack.thread("C0BUDGET", card["ts"])
+    assert first["text"].startswith("🟠 Crossed 80% of the monthly budget: $8,000 of $10,000, at")
+    [alert] = db.session.scalars(db.select(Alert)).all()
+    acknowledge_alert(alert.id, people["ada"])
+
+    request_id = ask(signed, slack, run_worker, org, amount="5000")
+    signed.action(APPROVE_REIMBURSEMENT, str(request_id), user_id="UBEA", response_url=slack.response_url("ok"))
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=61)):
+        run_worker()  # the card is edited at most once a minute
+        [card] = slack.channel_messages("C0BUDGET")
+        assert "$8,600 (57.3%)" in text_of(card) and "🟢" in text_of(card) and "🟠" not in text_of(card)
+
+        api("post", "/usage", json={"events": [usage(people["alice"].email, "3400", 1)]})  # 80% of $15,000
+        api("post", "/usage", json={"events": [usage(people["alice"].email, "10", 2)]})
+        run_worker()
+    replies = [m["text"] for m in slack.thread("C0BUDGET", card["ts"])]
+    assert len(replies) == 2
+    assert replies[1].startswith("🟠 Crossed 80% of the monthly budget: $12,000 of $15,000, at")
+    alerts = db.session.scalars(db.select(Alert).order_by(Alert.id)).all()
+    assert [(a.title, a.status) for a in alerts] == [
+        (f"Globex has spent 80% of the monthly budget for {current_period('UTC').label}", "acknowledged"),
+        (f"Globex has spent 80% of the monthly budget for {current_period('UTC').label}", "open")]

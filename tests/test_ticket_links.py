@@ -4,6 +4,7 @@ again showing its existing ticket."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import threading
 
@@ -19,7 +20,7 @@ from app.models.types import utcnow
 from app.services.alerts import acknowledge_alert, fire_alert
 from app.slack.actions import CREATE_TICKET, LINK_TICKET, RESOLVE_ALERT, alert_button_value
 from app.slack.blocks.modals import LINK_CONNECTOR_ACTION, LINK_CONNECTOR_BLOCK, LINK_KEY_ACTION, LINK_KEY_BLOCK
-from tests.conftest import fresh
+from tests.conftest import csrf_token_from, fresh
 
 JIRA = "https://acme.atlassian.net"
 SN = "https://acme.service-now.com"
@@ -420,3 +421,102 @@ def test_link_ticket_works_from_the_home_tab(org, member, route, jira, slack, si
     run_worker()
     assert "Linked <https://acme.atlassian.net/browse/OPS-7|OPS-7>" in dumps(slack.modals())
     assert f"<{JIRA}/browse/OPS-7|OPS-7> In Progress" in dumps(slack.home_view("U0001"))
+
+
+# --- Link ticket on the dashboard's Alerts page --------------------------------------------------
+
+def alerts_page(client) -> str:
+    """The Alerts page as its reader sees the text (entities decoded)."""
+    return html.unescape(client.get("/alerts").get_data(as_text=True))
+
+
+def link_on_dashboard(client, alert, connector, typed, token=None):
+    token = token or csrf_token_from(alerts_page(client))
+    return client.post(f"/alerts/{alert.id}/link-ticket",
+                       data={"csrf_token": token, "connector": str(connector.id), "key": typed})
+
+
+def row_of(page: str, alert) -> str:
+    start = page.index(f'id="alert-{alert.id}"')
+    return page[start:page.index("</tr>", start)]
+
+
+def test_link_ticket_on_the_dashboard_checks_the_issue_in_jira_and_the_page_shows_it(
+        org, member, route, jira, slack, http, run_worker, client, login):
+    alert = fire(org, member)
+    run_worker()
+    login(member)
+    page = alerts_page(client)
+    assert "Link existing ticket" in row_of(page, alert) and "Link Jira ticket" in row_of(page, alert)
+    jira_get(http)
+    answer = link_on_dashboard(client, alert, jira, f"{JIRA}/browse/OPS-7")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/alerts#alert-{alert.id}")
+    assert len(http.calls) == 0  # the web process never calls Jira: a job does
+    page = alerts_page(client)
+    assert "Checking OPS-7 in Jira…" in page and "data-poll" in row_of(page, alert) and "toktraPoll()" in page
+    run_worker()
+    row = row_of(alerts_page(client), alert)
+    assert f'<a href="{JIRA}/browse/OPS-7"' in row and "(In Progress)" in row
+    assert "Linked OPS-7 (In Progress) in Jira; Toktra keeps its status current." in row and "data-poll" not in row
+    ticket = db.session.scalar(sa.select(Ticket))
+    assert (ticket.linked, ticket.external_key, ticket.status, ticket.requested_by_id) == (
+        True, "OPS-7", "In Progress", member.id)
+    run_worker()
+    card, thread = card_and_thread(slack)  # Slack's copies follow, as for a link made in Slack
+    assert f"Ticket: <{JIRA}/browse/OPS-7|OPS-7> In Progress" in dumps(card["blocks"])
+    assert thread == [f"🔗 Ticket linked by Alice Smith: <{JIRA}/browse/OPS-7|OPS-7> (In Progress)"]
+
+
+@pytest.mark.parametrize("typed, problem", [
+    ("", "Ticket not linked: Enter the ticket's key or URL, such as OPS-123"),
+    ("fix the thing", "Ticket not linked: “fix the thing” is not a Jira issue key; enter something like OPS-123"),
+    ("https://evil.example/browse/OPS-7", "Ticket not linked: That URL is not on Jira (acme.atlassian.net)"),
+])
+def test_a_key_of_the_wrong_form_is_refused_on_the_dashboard_without_calling_jira(
+        org, member, jira, http, run_worker, client, login, queue, typed, problem):
+    alert = fire(org, member)
+    login(member)
+    link_on_dashboard(client, alert, jira, typed)
+    assert problem in alerts_page(client)
+    assert len(queue) == 0 and len(http.calls) == 0
+
+
+def test_a_ticket_jira_does_not_know_is_shown_on_the_dashboard_in_words(org, member, jira, http, run_worker, client,
+                                                                        login):
+    alert = fire(org, member)
+    login(member)
+    jira_get(http, {"errorMessages": ["Issue does not exist or you do not have permission to see it."],
+                    "errors": {}}, key="OPS-99", status=404)
+    link_on_dashboard(client, alert, jira, "ops-99")
+    run_worker()
+    row = row_of(alerts_page(client), alert)
+    assert "Jira at acme.atlassian.net has no issue OPS-99 that this connector's account can see." in row
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+
+
+def test_the_dashboard_refuses_a_second_ticket_a_forged_form_and_another_orgs_alert(
+        org, member, jira, http, run_worker, client, login):
+    from app.services.accounts import create_organization
+
+    alert = fire(org, member)
+    login(member)
+    jira_get(http)
+    link_on_dashboard(client, alert, jira, "OPS-7")
+    run_worker()
+    link_on_dashboard(client, alert, jira, "OPS-8")
+    assert "Ticket not linked: This alert already has OPS-7 in Jira." in alerts_page(client)
+    assert client.post(f"/alerts/{alert.id}/link-ticket", data={"connector": str(jira.id), "key": "OPS-8"}
+                       ).status_code == 400  # no CSRF token
+    other = create_organization("Initech")
+    stranger = fire_alert(other, "high", "Secrets in prompts", "Not yours").alert
+    assert link_on_dashboard(client, stranger, jira, "OPS-8").status_code == 404
+    link_on_dashboard(client, alert, ItsmConnector(id=999999), "OPS-8")
+    assert "Ticket not linked: That ticketing system is no longer set up in Toktra; choose another." in \
+        alerts_page(client)
+    assert db.session.scalars(sa.select(Ticket.external_key)).all() == ["OPS-7"]
+
+
+def test_without_an_active_connector_the_dashboard_offers_no_link(org, member, client, login):
+    alert = fire(org, member)
+    login(member)
+    assert "Link existing ticket" not in row_of(alerts_page(client), alert)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
+from app.extensions import db
+from app.models import Alert
+
 from app.api import bp
 from app.api.auth import api_key_required
 from app.api.contract import MAX_ID, operation
@@ -12,6 +15,7 @@ from app.api.schemas import (
     AlertChannelList,
     AlertIn,
     AlertList,
+    AlertTimeline,
     AlertsQuery,
     Error,
     FiredAlert,
@@ -25,6 +29,7 @@ from app.services.accounts import find_user
 from app.services.alert_routes import KEEP, RouteError, add_route, get_route, org_routes, pick_workspace, remove_route, update_route
 from app.services.alert_lifecycle import resolve_alert
 from app.services.alerts import fire_alert, recent_alerts
+from app.services.alert_timeline import event_words, timelines
 from app.services.digests import DigestError, check_delivery
 from app.slack.blocks.format import plain
 from app.slack.client.channels import cached_channels, find_channel, resolve_channel
@@ -75,6 +80,23 @@ def post_alert_resolve(alert_id: int):
         return error_response(404, f"No alert {alert_id} in this organization.")
     answer = {"alert": alert_json(alert), "resolved_now": resolved_now}
     return jsonify(ResolvedAlert.model_validate(answer).model_dump())
+
+
+@bp.get("/alerts/<int:alert_id>/events")
+@api_key_required
+@operation("An alert's timeline, oldest first", {
+    200: (AlertTimeline, "What happened to the alert: actions, tickets, reminders sent, snooze ends"),
+    404: (Error, "No such alert in this organization"),
+})
+def get_alert_events(alert_id: int):
+    """An alert's timeline: who acknowledged, resolved or snoozed it, its tickets, and the reminders and snooze
+    ends Toktra posted."""
+    alert = db.session.get(Alert, alert_id) if alert_id <= MAX_ID else None
+    if alert is None or alert.org_id != g.org.id:
+        return error_response(404, f"No alert {alert_id} in this organization.")
+    events = [{"event": e.event, "summary": event_words(e), "actor": e.actor.email if e.actor else None,
+               "at": e.at.isoformat()} for e in timelines([alert.id])[alert.id]]
+    return jsonify(AlertTimeline.model_validate({"events": events}).model_dump())
 
 
 @bp.get("/alert-channels")

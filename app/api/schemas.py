@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import SEVERITIES
+from app.models.alerts import ALERT_EVENTS
 from app.services.alert_routes import (
     MAX_REMIND_MINUTES,
     parse_remind_by_severity,
@@ -401,6 +402,22 @@ class AlertList(ResponseBody):
     """Alerts, newest first."""
 
     alerts: list[Alert]
+
+
+class AlertEvent(ResponseBody):
+    """One event of an alert's life: a person's action, a ticket, or what Toktra posted (a reminder, a snooze's
+    end)."""
+
+    event: Literal[ALERT_EVENTS]
+    summary: str = Field(description='The event in words, e.g. "Reminder sent in #security".')
+    actor: str | None = Field(description="Who did it (email); null for what Toktra or a connector did.")
+    at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class AlertTimeline(ResponseBody):
+    """An alert's events, oldest first."""
+
+    events: list[AlertEvent]
 
 
 class AlertsQuery(RequestBody):

@@ -73,3 +73,10 @@ class AlertActionForm(FlaskForm):
     """Acknowledge, Resolve, Reopen or Snooze on the Alerts page (the button pressed says which)."""
 
     snooze = SelectField("Snooze for", choices=[], validate_choice=False)
+
+
+class LinkTicketForm(FlaskForm):
+    """Link an existing ticket to an alert on the Alerts page: which connector, and the ticket's key or URL."""
+
+    connector = SelectField("Ticketing system", choices=[], validate_choice=False)
+    key = StringField("Ticket key or URL")

@@ -10,18 +10,24 @@ from sqlalchemy.orm import selectinload
 
 from app.dashboard import bp
 from app.dashboard.auth import role_required
-from app.dashboard.forms import AlertActionForm, AllowanceForm, BudgetForm, MyNudgesForm, PaceNudgesForm
+from app.dashboard.forms import (AlertActionForm, AllowanceForm, BudgetForm, LinkTicketForm, MyNudgesForm,
+                                 PaceNudgesForm)
 from app.extensions import db
 from app.models.types import utcnow
 from app.models import SEVERITIES, Alert, ReimbursementRequest
 from app.services.alert_lifecycle import SNOOZE_CHOICES, reopen_alert, resolve_alert, snooze_alert
-from app.services.alerts import ACK_REASONS, acknowledge_alert
+from app.services.alerts import ACK_REASONS, acknowledge_alert, active_connectors
+from app.services.alert_timeline import event_words, timelines
+from app.services.ticket_link_attempts import CHECKING, forget_link_attempt, link_attempts, note_link_attempt
+from app.services.tickets import TicketError, connector_label, ticket_key_from
 from app.services.errors import DomainError
 from app.services.budget import budget_status, parse_budget_limit, parse_thresholds, update_budget
 from app.services.accounts import find_user
 from app.services.pace_nudges import parse_allowance, people_with_allowances, set_allowance
 from app.services.usage import usage_summary
 from app.services.budget_policy import check_budget_thresholds
+from jobs import QueueUnavailable, enqueue
+from jobs.tickets import link_ticket_from_dashboard
 
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 
@@ -49,7 +55,7 @@ def alerts():
         sa.select(Alert)
         .where(Alert.org_id == current_user.org_id)
         .options(selectinload(Alert.subject_user), selectinload(Alert.acknowledged_by),
-                 selectinload(Alert.resolved_by))
+                 selectinload(Alert.resolved_by), selectinload(Alert.tickets))
         .order_by(Alert.fired_at.desc(), Alert.id.desc())
         .limit(200)
     )
@@ -57,9 +63,15 @@ def alerts():
         query = query.where(Alert.severity == severity)
     if status in ALERT_STATUSES:
         query = query.where(Alert.status == status)
-    return render_template("alerts.html", alerts=db.session.scalars(query).all(), severities=SEVERITIES,
-                           statuses=ALERT_STATUSES, severity=severity, status=status, ack_reasons=ACK_REASONS,
-                           snooze_choices=SNOOZE_CHOICES, now=utcnow())
+    shown = db.session.scalars(query).all()
+    attempts = link_attempts(current_user.id, [a.id for a in shown])
+    events = timelines([a.id for a in shown])
+    return render_template("alerts.html", alerts=shown, severities=SEVERITIES, statuses=ALERT_STATUSES,
+                           severity=severity, status=status, ack_reasons=ACK_REASONS, snooze_choices=SNOOZE_CHOICES,
+                           now=utcnow(), connectors=active_connectors(current_user.org_id),
+                           connector_label=connector_label, attempts=attempts, timelines=events,
+                           event_words=event_words,
+                           poll=any(n.get("state") == CHECKING for n in attempts.values()))
 
 
 @bp.post("/alerts/<int:alert_id>/<any(acknowledge, resolve, reopen, snooze):action>")
@@ -89,6 +101,48 @@ def alert_action(alert_id: int, action: str):
     flash(f"Alert “{alert.title}” {done}." if won else f"Nothing changed: the alert is {alert.status}.",
           "success" if won else "info")
     return redirect(url_for("dashboard.alerts"))
+
+
+@bp.post("/alerts/<int:alert_id>/link-ticket")
+@login_required
+def alert_link_ticket(alert_id: int):
+    """Link an existing ServiceNow or Jira ticket to an alert: the key or URL is checked here, the ticket itself by
+    a job (the web process never calls the connector); the page shows the outcome."""
+    form = LinkTicketForm()
+    if not form.validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or alert.org_id != current_user.org_id:
+        abort(404, description="No such alert in your organization.")
+    back = redirect(url_for("dashboard.alerts") + f"#alert-{alert.id}")
+    connectors = active_connectors(current_user.org_id)
+    try:
+        if not connectors:
+            raise TicketError("No active ServiceNow or Jira connector is set up; an admin can add one under "
+                              "Integrations → ITSM.")
+        connector = next((c for c in connectors if str(c.id) == (form.connector.data or "").strip()), None)
+        if connector is None:
+            raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
+        key = ticket_key_from(connector, form.key.data or "")
+        existing = next((t for t in alert.tickets if t.connector_id == connector.id
+                         and t.state in ("created", "creating")), None)
+        if existing is not None:
+            raise TicketError(f"This alert already has {existing.external_key or 'a ticket being created'} in "
+                              f"{connector_label(connector)}.")
+    except TicketError as exc:
+        flash(f"Ticket not linked: {exc}", "error")
+        return back
+    note_link_attempt(alert.id, current_user.id, CHECKING, f"Checking {key} in {connector_label(connector)}…")
+    try:
+        enqueue(link_ticket_from_dashboard, alert_id=alert.id, user_id=current_user.id, connector_id=connector.id,
+                key=key, retry=None)
+    except QueueUnavailable:
+        forget_link_attempt(alert.id, current_user.id)
+        flash(f"Toktra's job queue is unreachable right now, so {key} was not linked. Try again in a minute.",
+              "error")
+        return back
+    flash(f"Checking {key} in {connector_label(connector)}…", "info")
+    return back
 
 
 @bp.get("/reimbursements/approvals")

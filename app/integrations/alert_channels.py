@@ -209,7 +209,8 @@ def alert_channel_add():
     ordered = [s for s in SEVERITIES if s in severities]
     try:
         add_route(workspace, channel["id"], channel["name"], ordered,
-                  parse_remind_minutes(form.remind_after_minutes.data), delivery=form.delivery_setting)
+                  parse_remind_minutes(form.remind_after_minutes.data),
+                  remind_after_by_severity=form.remind_by_severity(), delivery=form.delivery_setting)
     except RouteError as exc:
         field = form.channel_name if form.channel_name.data else form.channel_id
         field.errors = [*field.errors, str(exc)]

@@ -87,8 +87,39 @@ class DeliveryFields:
                                   .replace("digest_weekday", "The day")) from None
 
 
-class AddChannelForm(DeliveryFields, FlaskForm):
-    """Route alerts of some severities to a Slack channel picked from the list or typed by name."""
+NEVER = "never"  # typed in a severity's reminder field: no reminders for that severity
+
+
+class SeverityReminderFields:
+    """A reminder interval per severity, as exceptions to the channel's: empty uses remind_after_minutes,
+    "never" turns reminders off for that severity, else whole minutes (only for severities the channel gets)."""
+
+    remind_low = _remind_field()
+    remind_medium = _remind_field()
+    remind_high = _remind_field()
+    remind_critical = _remind_field()
+
+    def validate(self, extra_validators=None) -> bool:
+        """The form's checks, then each severity's reminder interval (only for severities the channel receives)."""
+        valid = super().validate(extra_validators)
+        for severity in SEVERITIES:
+            field = self[f"remind_{severity}"]
+            problem = _severity_remind_problem(severity, field.data, self.severities.data or [])
+            if problem:
+                field.errors = [*field.errors, problem]
+                valid = False
+        return valid
+
+    def remind_by_severity(self) -> dict[str, int | None] | None:
+        """The per-severity intervals filled in (None for "never"), or None when every field is empty."""
+        chosen = {s: (None if self[f"remind_{s}"].data.lower() == NEVER else int(self[f"remind_{s}"].data))
+                  for s in SEVERITIES if self[f"remind_{s}"].data}
+        return chosen or None
+
+
+class AddChannelForm(DeliveryFields, SeverityReminderFields, FlaskForm):
+    """Route alerts of some severities to a Slack channel picked from the list or typed by name, with its
+    reminders (one interval, and exceptions per severity)."""
 
     workspace_id = IntegerField("Slack workspace", validators=[Optional()])
     channel_id = StringField("Channel", validators=[Optional(), Length(max=32)])
@@ -113,43 +144,18 @@ class BudgetChannelForm(FlaskForm):
                                filters=[lambda v: v.strip() if isinstance(v, str) else v])
 
 
-NEVER = "never"  # typed in a severity's reminder field: no reminders for that severity
-
-
-class RouteSeveritiesForm(DeliveryFields, FlaskForm):
+class RouteSeveritiesForm(DeliveryFields, SeverityReminderFields, FlaskForm):
     """Change which severities a channel receives, its reminders (one interval, and exceptions per severity),
     and how it receives alerts."""
 
     severities = _severities_field()
     remind_after_minutes = _remind_field()
-    # Per severity: empty uses remind_after_minutes, "never" turns reminders off for it, else minutes.
-    remind_low = _remind_field()
-    remind_medium = _remind_field()
-    remind_high = _remind_field()
-    remind_critical = _remind_field()
 
     def validate_severities(self, field):
         _check_severities(field)
 
     def validate_remind_after_minutes(self, field):
         _check_remind(field)
-
-    def validate(self, extra_validators=None) -> bool:
-        """The form's checks, then each severity's reminder interval (only for severities the channel receives)."""
-        valid = super().validate(extra_validators)
-        for severity in SEVERITIES:
-            field = self[f"remind_{severity}"]
-            problem = _severity_remind_problem(severity, field.data, self.severities.data or [])
-            if problem:
-                field.errors = [*field.errors, problem]
-                valid = False
-        return valid
-
-    def remind_by_severity(self) -> dict[str, int | None] | None:
-        """The per-severity intervals filled in (None for "never"), or None when every field is empty."""
-        chosen = {s: (None if self[f"remind_{s}"].data.lower() == NEVER else int(self[f"remind_{s}"].data))
-                  for s in SEVERITIES if self[f"remind_{s}"].data}
-        return chosen or None
 
     @staticmethod
     def by_severity_data(route) -> dict[str, str]:

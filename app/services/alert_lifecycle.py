@@ -191,3 +191,29 @@ def reminder_due(reminder: OutboxMessage, now: dt.datetime) -> str | None:
         return f"Not needed: reminders were turned off for {alert.severity} alerts in this channel."
     add_reminder(alert, parent, minutes, now)
     return None
+
+
+# --- the timeline of what Toktra itself posted ---------------------------------------------------------
+
+def record_reminder_sent(reminder: OutboxMessage) -> None:
+    """A reminder was just posted in one copy's thread: the alert's timeline says so (committed). The reminder
+    is that copy's reply already, so no other reply is written."""
+    copy = db.session.get(OutboxMessage, reminder.parent_id) if reminder.parent_id else None
+    route = db.session.get(AlertChannelRoute, copy.route_id) if copy is not None and copy.route_id else None
+    where = f"#{route.channel_name}" if route is not None and route.channel_name else (reminder.channel_id or "Slack")
+    if db.session.get(Alert, reminder.subject_id) is None:
+        return
+    db.session.add(AlertEvent(alert_id=reminder.subject_id, event="reminder", detail=f"in {where}", at=utcnow()))
+    db.session.commit()
+
+
+def record_snooze_ended(announcement: OutboxMessage) -> None:
+    """The end of a snooze was just announced in one copy's thread: the timeline says so once, however many
+    channels announce it (committed; the snooze's row is locked so copies sent at once record it once)."""
+    snoozed = db.session.scalar(sa.select(AlertEvent).where(AlertEvent.id == announcement.subject_id)
+                                .with_for_update())
+    if snoozed is not None and db.session.scalar(sa.select(AlertEvent.id).where(
+            AlertEvent.alert_id == snoozed.alert_id, AlertEvent.event == "unsnoozed",
+            AlertEvent.id > snoozed.id).limit(1)) is None:
+        db.session.add(AlertEvent(alert_id=snoozed.alert_id, event="unsnoozed", at=utcnow()))
+    db.session.commit()

@@ -7,13 +7,16 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import sqlalchemy as sa
 
 from app.extensions import db, insert_ignoring_duplicates
-from app.models import BudgetOverride, Organization
-from app.services.budget_card import refresh_budget_card
+from app.models import BudgetCrossing, BudgetOverride, Organization
+from app.models.outbox import OutboxMessage
+from app.services.budget_card import refresh_budget_card, reply_key
 from app.services.forecast import Forecast, budget_forecast
 from app.services.periods import Period, current_period
 from app.services.usage import period_spend_query
 
 MAX_BUDGET = Decimal("1000000000")
+# The crossing recorded when the forecast first passes 100% (real thresholds are 1 to 100).
+FORECAST = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,28 @@ def raise_budget(org: Organization, amount: Decimal, scope: str, period_key: str
                        .values(extra_usd=BudgetOverride.extra_usd + amount))
 
 
+def forget_unreached_crossings(org: Organization) -> list[int]:
+    """The limit changed: forget this period's crossings that spend no longer reaches at the new limit (the
+    forecast's too, once it no longer passes the budget), with their thread replies, so each fires again if spend
+    reaches it; crossings still reached stay. In the caller's transaction; returns the thresholds forgotten."""
+    status = budget_status(org)
+    percent = status.percent_used
+    passes = status.forecast is not None and status.forecast.exceeds_on is not None
+    crossed = db.session.scalars(sa.select(BudgetCrossing.threshold).where(
+        BudgetCrossing.org_id == org.id, BudgetCrossing.period == status.period.key)).all()
+    gone = [t for t in crossed if (not passes if t == FORECAST else percent is None or percent < t)]
+    if not gone:
+        return []
+    db.session.execute(sa.delete(BudgetCrossing).where(
+        BudgetCrossing.org_id == org.id, BudgetCrossing.period == status.period.key,
+        BudgetCrossing.threshold.in_(gone)).execution_options(synchronize_session=False))
+    # A reply is posted once per key: the old one (sent, or now untrue if not yet sent) makes way for the next.
+    db.session.execute(sa.delete(OutboxMessage).where(
+        OutboxMessage.key.in_([reply_key(org.id, status.period.key, t) for t in gone]))
+        .execution_options(synchronize_session=False))
+    return sorted(gone)
+
+
 def parse_budget_limit(raw) -> Decimal | None:
     """A monthly limit from user input ("10000", "10000.00"; None or "" clears it)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -130,5 +155,6 @@ def update_budget(org: Organization, monthly_limit_usd: Decimal | None, threshol
     org.monthly_budget_usd = monthly_limit_usd
     org.alert_threshold_pct = thresholds[0]
     org.alert_thresholds = ",".join(map(str, thresholds)) if len(thresholds) > 1 else None
+    forget_unreached_crossings(org)
     refresh_budget_card(org)
     db.session.commit()

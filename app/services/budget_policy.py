@@ -5,12 +5,10 @@ from app.extensions import db, insert_ignoring_duplicates
 from app.models import BudgetCrossing, Organization
 from app.models.types import utcnow
 from app.services.alerts import FiredAlert, fire_alert
-from app.services.budget import budget_status
+from app.services.budget import FORECAST, budget_status
 from app.services.budget_card import add_crossing_reply
 
 POLICY = "Budget"
-# The crossing recorded when the forecast first passes 100% (real thresholds are 1 to 100).
-FORECAST = 0
 
 
 def budget_dedup_key(period_key: str, threshold: int | str) -> str:

@@ -16,7 +16,7 @@ from app.models import Organization, PayrollBatch, ReimbursementRequest, User
 from app.models.reimbursements import BUDGET_INCREASE, REIMBURSEMENT
 from app.models.types import utcnow
 from app.services.accounts import find_user
-from app.services.budget import raise_budget
+from app.services.budget import forget_unreached_crossings, raise_budget
 from app.services.budget_card import refresh_budget_card
 from app.services.errors import FORBIDDEN, NOT_FOUND, DomainError
 from app.services.home import refresh_homes
@@ -166,6 +166,8 @@ def decide(request_id: int, actor: User, approve: bool, reason: str | None = Non
         if approve and request.kind == BUDGET_INCREASE:
             # The raise is committed with the decision: exactly one approval raises the limit, once.
             raise_budget(request.organization, request.amount, request.budget_scope, request.period)
+            # Thresholds the raised limit puts out of reach fire again if spend reaches them.
+            forget_unreached_crossings(request.organization)
             # The living budget card shows the raised limit (and the request's period's card, if another).
             refresh_budget_card(request.organization, periods={request.period})
         # Both follow-ups are committed with the decision itself: nothing can decide without telling.

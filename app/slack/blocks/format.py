@@ -53,6 +53,16 @@ def plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_DATE_TOKEN = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<([^|>]+)\|([^>]*)>")
+
+
+def unformatted(mrkdwn: str) -> str:
+    """Our mrkdwn as plain text for pages and the API: a date token reads as its fallback, a link as its words."""
+    text = _LINK.sub(r"\2", _DATE_TOKEN.sub(r"\1", mrkdwn))
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def clip(text: str, limit: int) -> str:
     """text cut to at most limit characters, ending in … when it was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -118,6 +118,11 @@ def render_budget_request_modal(status: BudgetStatus, org_name: str, org_id: int
     ).to_dict()
 
 
+def render_notice_modal(title: str, text: str) -> dict:
+    """A modal that only says something (why a Home tab click was refused), with a Close button."""
+    return View(type="modal", title=clip(title, 24), close="Close", blocks=[section(clip(text, 3000))]).to_dict()
+
+
 LINK_CONNECTOR_BLOCK = "link-connector"
 LINK_CONNECTOR_ACTION = "connector"
 LINK_KEY_BLOCK = "link-key"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -56,22 +57,29 @@ def linked_email(workspace: SlackWorkspace, slack_user_id: str) -> str | None:
     )
 
 
-def clicking_user(workspace_id: int, slack_user_id: str, response_url: str) -> tuple[SlackWorkspace, User] | str:
+def clicking_user(workspace_id: int, slack_user_id: str, response_url: str,
+                  tell: Callable[[str], None] | None = None) -> tuple[SlackWorkspace, User] | str:
     """The active workspace and the verified Toktra user behind a click, or why not (someone without an account
-    is told so)."""
+    is told so, through tell when given)."""
     workspace = db.session.get(SlackWorkspace, workspace_id)
     if workspace is None or not workspace.active:
         return "workspace gone"
-    user = acting_user(workspace, slack_user_id, response_url)
+    user = acting_user(workspace, slack_user_id, response_url, tell)
     return (workspace, user) if user is not None else "no account"
 
 
-def acting_user(workspace: SlackWorkspace, slack_user_id: str, response_url: str) -> User | None:
-    """The Toktra user behind a click or command; a Slack user without an account is told so, and None returned."""
+def acting_user(workspace: SlackWorkspace, slack_user_id: str, response_url: str,
+                tell: Callable[[str], None] | None = None) -> User | None:
+    """The Toktra user behind a click or command; a Slack user without an account is told so (through tell when
+    given, else at response_url), and None returned."""
     from app.slack.blocks.cards import notice
     from app.slack.client.respond import post_response
 
     user = toktra_user_for(workspace, slack_user_id)
     if user is None:
-        post_response(response_url, *notice(no_account_message(workspace, linked_email(workspace, slack_user_id))))
+        text = no_account_message(workspace, linked_email(workspace, slack_user_id))
+        if tell is not None:
+            tell(text)
+        else:
+            post_response(response_url, *notice(text))
     return user

@@ -57,6 +57,7 @@ from app.slack.blocks.modals import (
     REJECT_REASON_ACTION,
     REJECT_REASON_BLOCK,
     render_link_checking,
+    render_notice_modal,
 )
 from app.slack.ingress.dedupe import CHECK_IN, CheckInAnswer
 from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
@@ -353,10 +354,17 @@ def on_budget_request_submitted(ack: Ack, body: dict, view: dict, context: BoltC
         context[CHECK_IN].release()  # the corrected form comes with the same view id and hash
         ack(response_action="errors", errors=errors)
         return
+    response_url = _text(metadata, "response_url")
+    # Opened from the Home tab (no response_url): the modal stays open and the job shows the outcome in it.
+    view_id = "" if response_url else view.get("id", "")
     enqueue_durably(submit_budget_request_from_slack, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
                     value=str(metadata.get("org", "")), slack_user_id=body["user"]["id"],
-                    response_url=_text(metadata, "response_url"), amount=amount, reason=reason.strip(), scope=scope)
-    ack()
+                    response_url=response_url, amount=amount, reason=reason.strip(), scope=scope, view_id=view_id)
+    if view_id:
+        ack(response_action="update", view=render_notice_modal("Request more budget",
+                                                               ":hourglass_flowing_sand: Sending your request…"))
+    else:
+        ack()
 
 
 def register_listeners(bolt: App) -> None:
