@@ -96,9 +96,11 @@ def forget_unreached_crossings(org: Organization) -> list[int]:
     db.session.execute(sa.delete(BudgetCrossing).where(
         BudgetCrossing.org_id == org.id, BudgetCrossing.period == status.period.key,
         BudgetCrossing.threshold.in_(gone)).execution_options(synchronize_session=False))
-    # A reply is posted once per key: the old one (sent, or now untrue if not yet sent) makes way for the next.
-    db.session.execute(sa.delete(OutboxMessage).where(
+    # A reply is posted once per key: the old one makes way for the next under another key. It is kept, not
+    # deleted, so a worker sending it right now finishes cleanly and its history stays.
+    db.session.execute(sa.update(OutboxMessage).where(
         OutboxMessage.key.in_([reply_key(org.id, status.period.key, t) for t in gone]))
+        .values(key=OutboxMessage.key + ":superseded:" + sa.cast(OutboxMessage.id, sa.String))
         .execution_options(synchronize_session=False))
     return sorted(gone)
 
