@@ -47,10 +47,11 @@ def set_budget_channel(org: Organization, workspace: SlackWorkspace, channel_id:
         db.session.commit()
         return
     _drop_unposted_cards(org.id)
+    workspace_id = workspace.id  # read first: loading an expired workspace would flush a half-made row
     if chosen is None:
         chosen = BudgetChannel(org_id=org.id)
         db.session.add(chosen)
-    chosen.workspace_id, chosen.channel_id, chosen.channel_name = workspace.id, channel_id, channel_name
+    chosen.workspace_id, chosen.channel_id, chosen.channel_name = workspace_id, channel_id, channel_name
     db.session.flush()
     db.session.refresh(chosen)
     refresh_budget_card(org)
