@@ -60,6 +60,10 @@ def submit_budget_request_from_slack(workspace_id: int, value: str, slack_user_i
         log.warning("refused budget request by %s: %s", clicked.email, exc)
         tell(f":no_entry: {exc}")
         return "refused"
-    tell(f":inbox_tray: Your request for ${request.amount:,.2f} more budget ({SCOPE_WORDS[request.budget_scope]}) "
-         f"was sent to {clicked.organization.name}'s admins for approval. You'll get a DM with their decision.")
+    try:
+        tell(f":inbox_tray: Your request for ${request.amount:,.2f} more budget ({SCOPE_WORDS[request.budget_scope]}) "
+             f"was sent to {clicked.organization.name}'s admins for approval. You'll get a DM with their decision.")
+    except Exception:  # stored and sent to the admins: a rerun (429, retry) would store it twice
+        log.warning("budget request %s stored, but its confirmation to %s failed", request.id, clicked.email,
+                    exc_info=True)
     return "submitted"

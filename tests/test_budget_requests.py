@@ -426,7 +426,33 @@ def test_an_approved_raise_lets_the_crossed_threshold_fire_again_and_the_card_tu
     replies = [m["text"] for m in slack.thread("C0BUDGET", card["ts"])]
     assert len(replies) == 2
     assert replies[1].startswith("🟠 Crossed 80% of the monthly budget: $12,000 of $15,000, at")
+    # The first reply's outbox row is kept (its history too), under a key that makes way for the second.
+    from app.models import OutboxMessage
+    sent = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "budget_reply")
+                              .order_by(OutboxMessage.id)).all()
+    assert [(m.state, m.key.endswith(f":superseded:{m.id}")) for m in sent] == [("sent", True), ("sent", False)]
     alerts = db.session.scalars(db.select(Alert).order_by(Alert.id)).all()
     assert [(a.title, a.status) for a in alerts] == [
         (f"Globex has spent 80% of the monthly budget for {current_period('UTC').label}", "acknowledged"),
         (f"Globex has spent 80% of the monthly budget for {current_period('UTC').label}", "open")]
+
+
+def test_a_request_whose_confirmation_cannot_be_posted_is_stored_once_and_not_retried(
+        signed, slack, run_worker, org, people, redis_conn):
+    from rq import Queue
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+    gone = "http://127.0.0.1:9/response_url/gone"  # nothing listens there: the confirmation post fails
+    assert signed.action(REQUEST_MORE_BUDGET, str(org.id), user_id="UMAX", response_url=gone,
+                         is_ephemeral=True).status_code == 200
+    run_worker()
+    answer = signed.view_submission(slack.modals()[-1], values(amount="700"), user_id="UMAX")
+    assert answer.status_code == 200
+    run_worker()
+    requests = db.session.scalars(db.select(ReimbursementRequest)
+                                  .where(ReimbursementRequest.kind == "budget_increase")).all()
+    assert [(r.amount, r.status) for r in requests] == [(Decimal("700.00"), "pending")]
+    [dm] = dm_of(slack, "UBEA")  # the approvers were asked all the same
+    assert "$700" in json.dumps(dm["blocks"])
+    queue = Queue("default", connection=redis_conn)
+    assert FailedJobRegistry(queue=queue).count == 0 and ScheduledJobRegistry(queue=queue).count == 0
