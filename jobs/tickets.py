@@ -156,10 +156,7 @@ def link_ticket_from_slack(workspace_id: int, value: str, slack_user_id: str, re
     connector = next((c for c in connectors if c.id == connector_id), None)
     metadata = json.dumps({"value": value, "response_url": response_url})
     try:
-        if connector is None:
-            raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
-        found = client_for(connector).fetch_ticket(key)
-        ticket = link_ticket(alert, connector, found, user)
+        ticket = _fetch_and_link(alert, user, connector, key)
     except (ItsmError, TicketError) as exc:
         problem = exc.message if isinstance(exc, ItsmError) else str(exc)
         if not connectors:
@@ -184,10 +181,7 @@ def link_ticket_from_dashboard(alert_id: int, user_id: int, connector_id: int, k
         return "missing"
     connector = next((c for c in active_connectors(user.org_id) if c.id == connector_id), None)
     try:
-        if connector is None:
-            raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
-        found = client_for(connector).fetch_ticket(key)
-        ticket = link_ticket(alert, connector, found, user)
+        ticket = _fetch_and_link(alert, user, connector, key)
     except (ItsmError, TicketError) as exc:
         problem = exc.message if isinstance(exc, ItsmError) else str(exc)
         note_link_attempt(alert_id, user_id, FAILED, problem)
@@ -207,3 +201,10 @@ def _show(workspace_id: int, view_id: str, view: dict) -> None:
         WorkspaceClient(db.session.get(SlackWorkspace, workspace_id)).views_update(view_id=view_id, view=view)
     except SlackError as exc:
         log.info("views.update of the Link ticket modal failed: %s", exc)
+
+
+def _fetch_and_link(alert: Alert, user: User, connector: ItsmConnector | None, key: str) -> Ticket:
+    """Read the ticket from its connector and link it to the alert; raises ItsmError or TicketError in words."""
+    if connector is None:
+        raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
+    return link_ticket(alert, connector, client_for(connector).fetch_ticket(key), user)

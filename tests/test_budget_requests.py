@@ -170,7 +170,6 @@ def test_a_rejection_changes_nothing_and_tells_the_requester_why(signed, slack, 
     run_worker()
     assert monthly_limit_line(budget_card(signed, slack, run_worker)) == "Monthly limit:     $10,000"
     [notice] = dm_of(slack, "UMAX")
-    period = current_period("UTC")
     assert notice["text"] == ("Your request for $1,500.00 more budget (this period's limit only) was rejected by "
                               "Bea Boss; the budget is unchanged. Reason: “Use the reserve next month.”")
     for admin in ("UADA", "UBEA"):
