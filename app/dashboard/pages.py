@@ -19,7 +19,7 @@ from app.services.alert_lifecycle import SNOOZE_CHOICES, reopen_alert, resolve_a
 from app.services.alerts import ACK_REASONS, acknowledge_alert, active_connectors
 from app.services.alert_timeline import event_words, timelines
 from app.services.ticket_link_attempts import CHECKING, forget_link_attempt, link_attempts, note_link_attempt
-from app.services.tickets import TicketError, connector_label, ticket_key_from
+from app.services.tickets import TicketError, connector_label, refuse_second_ticket, ticket_key_from
 from app.services.errors import DomainError
 from app.services.budget import budget_status, parse_budget_limit, parse_thresholds, update_budget
 from app.services.accounts import find_user
@@ -124,11 +124,7 @@ def alert_link_ticket(alert_id: int):
         if connector is None:
             raise TicketError("That ticketing system is no longer set up in Toktra; choose another.")
         key = ticket_key_from(connector, form.key.data or "")
-        existing = next((t for t in alert.tickets if t.connector_id == connector.id
-                         and t.state in ("created", "creating")), None)
-        if existing is not None:
-            raise TicketError(f"This alert already has {existing.external_key or 'a ticket being created'} in "
-                              f"{connector_label(connector)}.")
+        refuse_second_ticket(alert.id, connector)
     except TicketError as exc:
         flash(f"Ticket not linked: {exc}", "error")
         return back

@@ -84,14 +84,21 @@ def _poll_seconds(closed: bool) -> int:
     return config["TICKET_POLL_CLOSED_SECONDS"] if closed else config["TICKET_POLL_SECONDS"]
 
 
-def link_ticket(alert: Alert, connector: ItsmConnector, found: TicketStatus, user: User | None) -> Ticket:
-    """Link an existing ticket (fetched just now) to the alert, refresh its cards (committed); TicketError when
-    the alert already has a ticket in that connector."""
-    existing = db.session.scalar(sa.select(Ticket).where(Ticket.alert_id == alert.id,
+def refuse_second_ticket(alert_id: int, connector: ItsmConnector) -> Ticket | None:
+    """The alert's earlier ticket row in connector (one that failed, to reuse), if any; TicketError when the alert
+    already has a ticket there, created or being created."""
+    existing = db.session.scalar(sa.select(Ticket).where(Ticket.alert_id == alert_id,
                                                          Ticket.connector_id == connector.id))
     if existing is not None and existing.state in ("created", "creating"):
         what = existing.external_key or "a ticket being created"
         raise TicketError(f"This alert already has {what} in {connector_label(connector)}.", CONFLICT)
+    return existing
+
+
+def link_ticket(alert: Alert, connector: ItsmConnector, found: TicketStatus, user: User | None) -> Ticket:
+    """Link an existing ticket (fetched just now) to the alert, refresh its cards (committed); TicketError when
+    the alert already has a ticket in that connector."""
+    existing = refuse_second_ticket(alert.id, connector)
     now = utcnow()
     ticket = existing or Ticket(alert_id=alert.id, connector_id=connector.id)
     ticket.state, ticket.linked, ticket.requested_by_id, ticket.error = "created", True, user.id if user else None, None
