@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from typing import Callable
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from rq import Retry
 from rq.job import Job
 
 from app.extensions import get_queue, note_redis_down, redis_known_down
+from jobs.rq_writes import job_writes
 
 # Delays between attempts when a job raises; the worker's scheduler runs them.
 DEFAULT_RETRY = Retry(max=3, interval=[10, 60, 300])
@@ -21,28 +23,41 @@ class QueueUnavailable(RuntimeError):
 
 
 def enqueue(func: Callable, /, *, queue: str = "default", retry: Retry | None = DEFAULT_RETRY,
-            at: dt.datetime | None = None, check_in=None, **kwargs) -> Job:
+            at: dt.datetime | None = None, **kwargs) -> Job:
     """Queue func(**kwargs) (primitives only), now or at `at`; raise QueueUnavailable if Redis is down.
 
     RQ's own options (job_timeout, result_ttl, job_id...) pass through as keyword arguments too.
-    check_in (a Slack request's, app.slack.ingress.dedupe.CheckIn) sends RQ's writes together with the
-    request's dedupe mark and installation check, in the same round trip.
     """
-    if redis_known_down():  # this request already waited on Redis once; Slack's 3 seconds are precious
-        raise QueueUnavailable("the job queue is unreachable (no answer earlier in this request)")
     options = {name: kwargs.pop(name) for name in list(kwargs) if name in _RQ_OPTIONS}
     options.setdefault("description", describe(func, kwargs))
-    try:
+    with _queue_errors():
         if at is not None:
             return get_queue(queue).enqueue_at(at, func, kwargs=kwargs, retry=retry, **options)
-        target = get_queue(queue)
-        with target.connection.pipeline() as pipe:  # RQ's writes for one job, in one round trip
-            job = target.enqueue(func, kwargs=kwargs, retry=retry, pipeline=pipe, **options)
-            if check_in is None:
-                pipe.execute()
-            else:
-                check_in.queue_with(pipe)
-        return job
+        return get_queue(queue).enqueue(func, kwargs=kwargs, retry=retry, **options)
+
+
+def enqueue_checked_in(func: Callable, check_in, /, *, queue: str = "default", retry: Retry | None = DEFAULT_RETRY,
+                       at_front: bool = False, **kwargs) -> str:
+    """Queue func(**kwargs) for a Slack request, in the round trip of its check-in; returns the job's id.
+
+    check_in (app.slack.ingress.dedupe.CheckIn) writes the job only if the delivery is a first one and
+    the installation it was authorized with is still current. The job is RQ's own, written directly
+    (jobs.rq_writes), since building it through Queue.enqueue cost the acknowledgement most of its time.
+    """
+    job_id, commands = job_writes(f"{func.__module__}.{func.__qualname__}", kwargs, queue=queue, retry=retry,
+                                  description=describe(func, kwargs), at_front=at_front)
+    with _queue_errors():
+        check_in.queue_with(commands)
+    return job_id
+
+
+@contextmanager
+def _queue_errors():
+    """Turn Redis being down (now, or already earlier in this request) into QueueUnavailable."""
+    if redis_known_down():  # this request already waited on Redis once; Slack's 3 seconds are precious
+        raise QueueUnavailable("the job queue is unreachable (no answer earlier in this request)")
+    try:
+        yield
     except RedisError as exc:
         note_redis_down()
         raise QueueUnavailable(f"the job queue is unreachable ({type(exc).__name__})") from exc
@@ -65,7 +80,10 @@ def enqueue_durably(func: Callable, /, *, check_in=None, **kwargs) -> bool:
     Returns False when it had to be deferred. Raises only if PostgreSQL is unreachable too.
     """
     try:
-        enqueue(func, check_in=check_in, **kwargs)
+        if check_in is None:
+            enqueue(func, **kwargs)
+        else:
+            enqueue_checked_in(func, check_in, **kwargs)
         return True
     except QueueUnavailable:
         from app.extensions import db

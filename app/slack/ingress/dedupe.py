@@ -117,17 +117,19 @@ class CheckIn:
         version, first = check_in(key)
         return cls(key, version, first, marked=first and key is not None and version is not None)
 
-    def queue_with(self, pipe) -> None:
-        """Send the RQ writes recorded in pipe, with this check-in when it is still open: one round trip.
+    def queue_with(self, commands: list[tuple]) -> None:
+        """Send a job's writes (Redis commands: name, key, arguments), with this check-in when it is still open.
 
-        Raises Repeated when the delivery was seen before and InstallationsChanged when the version moved;
-        in both cases nothing was written. RedisError passes through (the caller keeps the job elsewhere).
+        One round trip either way. Raises Repeated when the delivery was seen before and
+        InstallationsChanged when the version moved; in both cases nothing was written. RedisError passes
+        through (the caller keeps the job elsewhere).
         """
         if self.first is not None:
-            pipe.execute()
+            with redis_connection(fast=True).pipeline() as pipe:
+                for name, *args in commands:
+                    pipe.execute_command(name, *args)
+                pipe.execute()
             return
-        commands = [args for args, _options in pipe.command_stack]
-        pipe.reset()
         arguments: list = [self.version, DEDUPE_SECONDS]
         for args in commands:
             arguments += [len(args) - 2, args[0], *args[2:]]

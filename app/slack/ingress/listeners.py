@@ -64,7 +64,7 @@ from app.slack.blocks.reimbursement_cards import REASON_ACTION, REASON_BLOCK
 from app.slack.commands import check_arguments, help_answer
 from app.slack.ingress.authorize import WORKSPACE_ID
 from app.slack.client.store import deactivate_workspace, find_workspace
-from jobs import enqueue, enqueue_durably
+from jobs import enqueue_checked_in, enqueue_durably
 from jobs.budget_requests import submit_budget_request_from_slack
 from jobs.modals import open_acknowledge_modal, open_budget_request_modal, open_link_ticket_modal, open_reject_modal
 from jobs.alerts import acknowledge_from_slack, reopen_from_slack, resolve_from_slack, snooze_from_slack
@@ -220,10 +220,10 @@ def _open_modal(job, ack: Ack, body: dict, context: BoltContext, **extra) -> Non
     Not durable on purpose: a modal opened after Redis comes back would be long past the trigger's
     3 seconds. At the front of the queue, so no backlog of sends delays it.
     """
-    enqueue(job, check_in=context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
-            value=body["actions"][0].get("value", ""),
-            slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
-            trigger_id=body.get("trigger_id", ""), at_front=True, retry=None, **extra)
+    enqueue_checked_in(job, context[CHECK_IN], workspace_id=context[WORKSPACE_ID],
+                       value=body["actions"][0].get("value", ""),
+                       slack_user_id=body["user"]["id"], response_url=body.get("response_url", ""),
+                       trigger_id=body.get("trigger_id", ""), at_front=True, retry=None, **extra)
     ack()
 
 
