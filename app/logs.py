@@ -94,8 +94,10 @@ class ContextFilter(logging.Filter):
         ids = dict(_context.get())
         if has_request_context():
             ids.setdefault("request_id", g.get("request_id"))
-            ids.setdefault("org_id", _signed_in_org())
-            ids.setdefault("slack_team", _slack_team())
+            if "org_id" not in ids:
+                ids["org_id"] = _signed_in_org()
+            if "slack_team" not in ids:  # Slack requests bind it once authorized; read from the body otherwise
+                ids["slack_team"] = _slack_team()
         from rq import get_current_job
 
         job = get_current_job()

@@ -7,6 +7,7 @@ from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from app.logs import bind
 from app.slack.ingress.dedupe import CHECK_IN, CheckIn, delivery_key
 from app.slack.ingress.installations import installation_cache
 
@@ -44,6 +45,7 @@ def refuse_unknown_workspaces(req: BoltRequest, resp: BoltResponse, next) -> Bol
         check = context[CHECK_IN] = CheckIn.now(key)
         installed = cache.lookup(context.enterprise_id, team_id, check.version)
     if installed is not None:
+        bind(slack_team=context.team_id or context.enterprise_id, workspace_id=installed.workspace_id)
         context[WORKSPACE_ID] = installed.workspace_id
         context[INSTALLED] = installed
         return next()

@@ -8,6 +8,7 @@ import sys
 from flask import Flask
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from app.logs import clear
 from app.slack.ingress.bolt_app import bolt_app
 from app.slack.client.web import web_client
 
@@ -21,6 +22,7 @@ class AppContextSocketModeHandler(SocketModeHandler):
 
     def handle(self, client, req) -> None:
         """Dispatch one envelope to the Bolt app and acknowledge it."""
+        clear()  # a fresh log context per envelope, as each HTTP request starts with
         with self.flask_app.app_context():
             super().handle(client, req)
 
