@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from slack_bolt import Ack, App
 from slack_bolt.context import BoltContext
@@ -370,8 +369,8 @@ def on_budget_request_submitted(ack: Ack, body: dict, view: dict, context: BoltC
 
 def register_listeners(bolt: App) -> None:
     """Attach every listener to the Bolt app."""
-    # One listener for every command: Bolt tries listeners in order, and each try costs an acknowledgement.
-    bolt.command(re.compile("^(" + "|".join(re.escape(name) for name in COMMANDS) + ")$"))(on_command)
+    for name in COMMANDS:
+        bolt.command(name)(on_command)
     bolt.action(ACKNOWLEDGE_ALERT)(on_acknowledge)
     bolt.action(CREATE_TICKET)(on_create_ticket)
     bolt.action(RESOLVE_ALERT)(on_resolve)
