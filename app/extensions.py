@@ -52,8 +52,9 @@ def redis_connection(fast: bool = True) -> redis.Redis:
                 "retry_on_timeout": False,
                 "retry": None,
             }
-        conn = redis.Redis.from_url(current_app.config["REDIS_URL"], **options)
-        current_app.extensions[key] = conn
+        # setdefault: threads asking at once all get the first client stored. A second client would be
+        # dropped while its first command ran, and dropping a client closes its connections mid-command.
+        conn = current_app.extensions.setdefault(key, redis.Redis.from_url(current_app.config["REDIS_URL"], **options))
     return conn
 
 
@@ -73,5 +74,5 @@ def get_queue(name: str = "default") -> Queue:
     queues = current_app.extensions.setdefault("toktra.queues", {})
     queue = queues.get(name)
     if queue is None:
-        queue = queues[name] = Queue(name, connection=redis_connection(fast=True))
+        queue = queues.setdefault(name, Queue(name, connection=redis_connection(fast=True)))
     return queue

@@ -106,5 +106,5 @@ def bolt_app() -> App:
     """The current Flask app's Bolt app, built on first use."""
     bolt = current_app.extensions.get("toktra.bolt")
     if bolt is None:
-        bolt = current_app.extensions["toktra.bolt"] = build_bolt_app(current_app._get_current_object())
+        bolt = current_app.extensions.setdefault("toktra.bolt", build_bolt_app(current_app._get_current_object()))
     return bolt

@@ -94,7 +94,7 @@ def check_in(key: str | None) -> tuple[bytes | None, bool]:
         version, *first = pipe.execute()
     except RedisError as exc:
         note_redis_down()
-        log.warning("Slack dedupe unavailable (%s); handling %s", type(exc).__name__, key)
+        log.warning("Slack dedupe unavailable (%s: %s); handling %s", type(exc).__name__, exc, key)
         return None, True
     return version or b"0", bool(first[0]) if first else True
 
@@ -161,7 +161,8 @@ class CheckIn:
 def _queue_once():
     script = current_app.extensions.get("toktra.slack_queue_once")
     if script is None:
-        script = current_app.extensions["toktra.slack_queue_once"] = redis_connection(fast=True).register_script(QUEUE_ONCE)
+        script = current_app.extensions.setdefault("toktra.slack_queue_once",
+                                                   redis_connection(fast=True).register_script(QUEUE_ONCE))
     return script
 
 

@@ -36,7 +36,7 @@ def slack_handler() -> SlackRequestHandler:
     """Bolt's Flask adapter for this app's Bolt app."""
     handler = current_app.extensions.get("toktra.bolt_handler")
     if handler is None:
-        handler = current_app.extensions["toktra.bolt_handler"] = SlackRequestHandler(bolt_app())
+        handler = current_app.extensions.setdefault("toktra.bolt_handler", SlackRequestHandler(bolt_app()))
     return handler
 
 

@@ -1,0 +1,44 @@
+"""A web process's threads share one Redis client from their very first request."""
+from __future__ import annotations
+
+import threading
+import time
+
+import redis
+
+from app.extensions import redis_connection
+
+THREADS = 8
+
+
+def test_threads_asking_for_redis_at_once_all_get_the_same_client(app, monkeypatch):
+    """A second client would be dropped as soon as another thread's replaced it, and dropping a client
+    closes its connections, even under a command in flight: under load the first acknowledgements of a
+    new gunicorn worker failed with "Bad file descriptor" and were deferred."""
+    real_from_url = redis.Redis.from_url
+
+    def slow_from_url(*args, **kwargs):
+        time.sleep(0.05)  # every thread of the burst finds no client yet
+        return real_from_url(*args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "from_url", slow_from_url)
+    for key in ("toktra.redis.fast", "toktra.redis"):
+        app.extensions.pop(key, None)  # a new worker process: nothing connected yet
+    start = threading.Barrier(THREADS)
+    clients: list[redis.Redis] = []
+
+    def first_request(fast: bool) -> None:
+        with app.app_context():
+            start.wait()
+            client = redis_connection(fast=fast)
+            assert client.ping()
+            clients.append(client)
+
+    threads = [threading.Thread(target=first_request, args=(n % 2 == 0,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(clients) == THREADS
+    assert {id(c) for c in clients} == {id(redis_connection(fast=True)), id(redis_connection(fast=False))}
