@@ -1,7 +1,7 @@
 """RQ's writes for queuing one job, built without RQ's Job object: the acknowledgement's hot path.
 
 Queue.enqueue builds a Job, serializes every attribute and records four commands; on a Slack
-acknowledgement that cost more than verifying, parsing and authorizing the request together. This
+acknowledgement that cost about 100 µs of CPU, more than the rest of our own code on that path. This
 module writes the hash RQ 2.12's Queue.enqueue writes for a job with a retry policy and a description,
 less the fields it writes empty (RQ reads a missing field as an empty one), so the worker, its retries
 and RQ's registries see an ordinary RQ job: tests/test_rq_writes.py restores both through RQ and
