@@ -8,6 +8,7 @@ import time
 import redis
 from prometheus_client import start_http_server
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.worker import HerokuWorker
 
 from app import create_app
@@ -34,20 +35,31 @@ def _fresh_pool_in_child(app) -> None:
         db.engine.dispose(close=False)
 
 
-class ToktraWorker(Worker):
+class StopAware:
+    """Remembers that SIGTERM or SIGINT asked the worker to stop, for run_supervised (RQ keeps it to itself)."""
+
+    stop_asked = False
+
+    def request_stop(self, signum, frame):
+        """RQ's warm shutdown, noted first."""
+        self.stop_asked = True
+        return super().request_stop(signum, frame)
+
+
+class ToktraWorker(StopAware, Worker):
     """RQ's forking worker, tuned to come back quickly after a Redis outage."""
 
     # RQ waits up to 60 s between reconnection attempts by default; a short outage should cost seconds.
     max_connection_wait_time = 5.0
 
 
-class ToktraSimpleWorker(SimpleWorker):
+class ToktraSimpleWorker(StopAware, SimpleWorker):
     """RQ's worker that runs jobs in its own process (no fork per job), with the same quick reconnection."""
 
     max_connection_wait_time = ToktraWorker.max_connection_wait_time
 
 
-class ToktraHerokuWorker(HerokuWorker):
+class ToktraHerokuWorker(StopAware, HerokuWorker):
     """HerokuWorker (SIGTERM handling of Heroku-style platforms), with the same quick reconnection."""
 
     max_connection_wait_time = ToktraWorker.max_connection_wait_time
@@ -89,13 +101,20 @@ def run_supervised(app, worker_class, burst: bool = False, retry_seconds: float 
             worker.work(with_scheduler=True, burst=burst)
             return
         except redis.exceptions.RedisError as exc:
+            if getattr(worker, "stop_asked", False):  # told to stop, and Redis went as it stopped: done
+                log.warning("worker stopped without Redis (%s)", exc)
+                return
             log.warning("worker lost Redis (%s); a new worker starts once it answers", exc)
-        while True:
-            try:
-                worker.connection.ping()
-                break
-            except redis.exceptions.RedisError:
-                time.sleep(retry_seconds)
+        try:
+            while True:
+                try:
+                    worker.connection.ping()
+                    break
+                except redis.exceptions.RedisError:
+                    time.sleep(retry_seconds)
+        except StopRequested:  # SIGTERM while waiting for Redis (RQ's handler is still installed)
+            log.info("worker stopped while waiting for Redis")
+            return
 
 
 if __name__ == "__main__":
