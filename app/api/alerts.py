@@ -74,10 +74,10 @@ def get_alerts(query: AlertsQuery):
 def post_alert_resolve(alert_id: int):
     """Resolve an alert, e.g. from the system that raised it once the problem is gone; every card says so."""
     if alert_id > MAX_ID:
-        return error_response(404, f"No alert {alert_id} in this organization.")
+        return _no_alert(alert_id)
     resolved_now, alert = resolve_alert(alert_id, g.org.id, None, f"through the API (key “{plain(g.api_key.name)}”)")
     if alert is None:
-        return error_response(404, f"No alert {alert_id} in this organization.")
+        return _no_alert(alert_id)
     answer = {"alert": alert_json(alert), "resolved_now": resolved_now}
     return jsonify(ResolvedAlert.model_validate(answer).model_dump())
 
@@ -93,10 +93,14 @@ def get_alert_events(alert_id: int):
     ends Toktra posted."""
     alert = db.session.get(Alert, alert_id) if alert_id <= MAX_ID else None
     if alert is None or alert.org_id != g.org.id:
-        return error_response(404, f"No alert {alert_id} in this organization.")
+        return _no_alert(alert_id)
     events = [{"event": e.event, "summary": event_words(e), "actor": e.actor.email if e.actor else None,
                "at": e.at.isoformat()} for e in timelines([alert.id])[alert.id]]
     return jsonify(AlertTimeline.model_validate({"events": events}).model_dump())
+
+
+def _no_alert(alert_id: int):
+    return error_response(404, f"No alert {alert_id} in this organization.")
 
 
 @bp.get("/alert-channels")

@@ -44,12 +44,6 @@ def record_event(alert: Alert, event: str, actor: User | None = None, detail: st
     return row
 
 
-def alert_events(alert_id: int) -> list[AlertEvent]:
-    """An alert's events, oldest first."""
-    return list(db.session.scalars(sa.select(AlertEvent).where(AlertEvent.alert_id == alert_id)
-                                   .order_by(AlertEvent.id)))
-
-
 # event -> (its words, how its detail follows), for the dashboard and the API; {actor} is who did it.
 EVENT_WORDS = {
     "acknowledged": ("Acknowledged by {actor}", " — {detail}"),
