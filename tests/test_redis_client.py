@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import redis
 
@@ -16,12 +15,14 @@ def test_threads_asking_for_redis_at_once_all_get_the_same_client(app, monkeypat
     closes its connections, even under a command in flight: under load the first acknowledgements of a
     new gunicorn worker failed with "Bad file descriptor" and were deferred."""
     real_from_url = redis.Redis.from_url
+    all_made = threading.Barrier(THREADS, timeout=10)
 
-    def slow_from_url(*args, **kwargs):
-        time.sleep(0.05)  # every thread of the burst finds no client yet
-        return real_from_url(*args, **kwargs)
+    def from_url_once_every_thread_makes_one(*args, **kwargs):
+        client = real_from_url(*args, **kwargs)
+        all_made.wait()  # no thread stores its client before every thread has found none and made its own
+        return client
 
-    monkeypatch.setattr(redis.Redis, "from_url", slow_from_url)
+    monkeypatch.setattr(redis.Redis, "from_url", from_url_once_every_thread_makes_one)
     for key in ("toktra.redis.fast", "toktra.redis"):
         app.extensions.pop(key, None)  # a new worker process: nothing connected yet
     start = threading.Barrier(THREADS)
