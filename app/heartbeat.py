@@ -58,10 +58,11 @@ class HeartbeatThread:
         self.interval = interval
         self.stop = threading.Event()
         self._conn = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
+        self._thread = threading.Thread(target=self._loop, name="toktra-heartbeat", daemon=True)
 
     def start(self) -> "HeartbeatThread":
         """Beat now and then every interval, in a daemon thread."""
-        threading.Thread(target=self._loop, name="toktra-heartbeat", daemon=True).start()
+        self._thread.start()
         return self
 
     def _loop(self) -> None:
@@ -73,11 +74,12 @@ class HeartbeatThread:
             self.stop.wait(self.interval)
 
     def close(self) -> None:
-        """Stop beating and remove this process's beat."""
+        """Stop beating and remove this process's beat (after a beat in flight, which would outlive it)."""
         self.stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         try:
             forget(self._conn, "worker")
-            forget(self._conn, "dispatcher")
         except redis.RedisError:
             pass
 

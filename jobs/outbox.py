@@ -370,6 +370,7 @@ class Dispatcher:
         self.token = uuid.uuid4().hex
         self.stop = threading.Event()
         self._redis = None
+        self._thread: threading.Thread | None = None
 
     def leads(self) -> bool:
         """Take or keep the deployment's dispatcher lease; True while this loop holds it."""
@@ -382,18 +383,28 @@ class Dispatcher:
         return False
 
     def release(self) -> None:
-        """Give the lease up (a clean stop), so another worker takes over at once."""
+        """Stop the loop, give the lease up so another worker takes over at once, and remove this loop's beat."""
         self.stop.set()
+        try:
+            self._wake_connection().lpush(WAKE_KEY, 1)  # a leader waiting for work wakes and sees the stop
+        except redis.RedisError:
+            pass
+        if self._thread is not None:
+            # A round in flight would beat after the beat is removed, and /readyz would call a stopped
+            # worker's dispatcher alive; so that round ends first.
+            self._thread.join(timeout=self.tick + 5)
         try:
             conn = self._wake_connection()
             if conn.get(LEADER_KEY) == self.token.encode():
                 conn.delete(LEADER_KEY)
+            heartbeat.forget(conn, "dispatcher")
         except redis.RedisError:
             pass
 
     def start(self) -> "Dispatcher":
         """Run the loop in a daemon thread."""
-        threading.Thread(target=self._loop, name="toktra-outbox-dispatcher", daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, name="toktra-outbox-dispatcher", daemon=True)
+        self._thread.start()
         return self
 
     def _loop(self) -> None:

@@ -208,7 +208,7 @@ def test_the_dispatcher_queues_new_messages_as_soon_as_they_are_committed(app, o
         assert sorted(j.kwargs["message_id"] for j in queue.jobs) == [m.id for m in copies("C1") + copies("C2")]
         assert all(j.func_name == "jobs.outbox.deliver" for j in queue.jobs)
     finally:
-        dispatcher.stop.set()
+        dispatcher.release()
 
 
 def test_a_job_for_a_message_already_sent_posts_nothing(slack, org, routes, run_worker):
@@ -236,6 +236,34 @@ def test_a_post_slack_answered_while_the_database_was_away_is_recorded_not_repos
     outbox.remember_answer(message.id, "1700000000.000042")  # then recording it failed: PostgreSQL was down
     assert outbox.recover_stale(TIMING, t0 + dt.timedelta(seconds=31)) == 1
     assert (fresh(message).state, message.message_ts, message.ambiguous_posts) == ("sent", "1700000000.000042", 0)
+
+
+def test_a_stopped_dispatcher_leaves_no_beat_even_when_it_stops_mid_round(app, redis_conn):
+    """/readyz must not call a stopped worker's dispatcher alive: a round in flight ends before its beat goes."""
+    dispatcher = Dispatcher(app, tick=0.2).start()
+    with db.engine.connect() as blocker:  # holds the dispatcher's round at its first query
+        blocker.execute(sa.text("LOCK TABLE outbox_messages IN ACCESS EXCLUSIVE MODE"))
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(blocker) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waits_for_a_lock(blocker), "the dispatcher's round never reached the outbox"
+        stopping = threading.Thread(target=dispatcher.release)
+        stopping.start()
+        while not dispatcher.stop.is_set():
+            time.sleep(0.01)
+        blocker.rollback()  # the round goes on now, after the stop was asked
+    stopping.join(timeout=10)
+    for loop in threading.enumerate():  # whatever the round still does, it has done it
+        if loop.name == "toktra-outbox-dispatcher":
+            loop.join(timeout=10)
+    assert redis_conn.hgetall("toktra:heartbeat:dispatcher") == {}
+    assert redis_conn.get("toktra:outbox:dispatcher") is None  # and the lease is free for another worker
+
+
+def _waits_for_a_lock(blocker) -> bool:
+    return bool(blocker.execute(sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        " AND datname = current_database()")).scalar())
 
 
 def test_one_dispatcher_leads_per_deployment_and_another_takes_over_when_it_stops(app, redis_conn):
