@@ -1,4 +1,5 @@
-"""What Toktra is measured against, in the same run: a bare Flask app, two no-op Bolt apps, a no-op RQ job.
+"""What Toktra is measured against, in the same run: a bare Flask app and two no-op Bolt apps (the no-op RQ
+job is bench.noop_job.noop).
 
     gunicorn bench.anchors:bare_flask              # POST /slack/events -> "ok"
     gunicorn bench.anchors:bolt_before_response    # Bolt, listener only calls ack(), process_before_response=True
@@ -15,10 +16,6 @@ from flask import Flask, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
-
-
-def noop() -> None:
-    """RQ's own cost of a job: nothing to do."""
 
 
 def _bare() -> Flask:

@@ -6,7 +6,8 @@ For each worker class (RQ's SimpleWorker, which runs jobs in its own process, an
 which forks a work-horse per job), in rounds:
 
 - anchor: `rq worker --burst` (RQ's own command, RQ's own Job class) over `--noops` no-op jobs
-  (bench.anchors.noop);
+  (bench.noop_job.noop, in a module that imports nothing, so a forked work-horse's import of it costs
+  nothing);
 - Toktra's worker (`python -m jobs.worker`, burst mode) over the same no-op jobs, to show what the app
   context costs;
 - Toktra's worker over `--cards` real `/toktra-budget` jobs: the caller is resolved (users.info on the
@@ -50,7 +51,7 @@ def queue_jobs(app, kind: str, count: int, emulator: Emulator) -> list[str]:
     """Queue count jobs of kind ("noop" or "card"); their ids."""
     from app.extensions import db
     from app.models import SlackWorkspace
-    from bench.anchors import noop
+    from bench.noop_job import noop
     from jobs import enqueue
     from jobs.commands import run_command
 
