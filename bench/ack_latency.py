@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             "ack": f"{COMMAND} ack",
         }
         print_table(
-            f"(a) in-process, Flask test client, sequential (ms; ratio vs /healthz)",
+            "(a) in-process, Flask test client, sequential (ms; ratio vs /healthz)",
             ["scenario", "n", "median", "p99", "x median", "x p99"],
             [[labels[k], v["n"], v["median_ms"], v["p99_ms"], v["ratio_median_vs_healthz"], v["ratio_p99_vs_healthz"]]
              for k, v in a.items()],
