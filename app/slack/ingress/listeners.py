@@ -367,8 +367,8 @@ def on_budget_request_submitted(ack: Ack, body: dict, view: dict, context: BoltC
         ack()
 
 
-def register_listeners(bolt: App) -> None:
-    """Attach every listener to the Bolt app."""
+def register_listeners(bolt: App) -> dict:
+    """Attach every listener to the Bolt app; returns the slash commands' ({command: listener})."""
     for name in COMMANDS:
         bolt.command(name)(on_command)
     bolt.action(ACKNOWLEDGE_ALERT)(on_acknowledge)
@@ -390,3 +390,4 @@ def register_listeners(bolt: App) -> None:
     bolt.event("app_home_opened")(on_app_home_opened)
     bolt.event("app_uninstalled")(on_app_uninstalled)
     bolt.event("tokens_revoked")(on_tokens_revoked)
+    return {name: on_command for name in COMMANDS}
