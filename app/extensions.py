@@ -12,6 +12,8 @@ from flask_wtf import CSRFProtect
 from rq import Queue
 from sqlalchemy.orm import DeclarativeBase
 
+from app.fast_redis import connection_class_for
+
 
 class Base(DeclarativeBase):
     """Declarative base shared by every model; constraint names are stable for migrations."""
@@ -51,6 +53,7 @@ def redis_connection(fast: bool = True) -> redis.Redis:
                 "socket_timeout": 0.5,
                 "retry_on_timeout": False,
                 "retry": None,
+                **connection_class_for(current_app.config["REDIS_URL"]),
             }
         # setdefault: threads asking at once all get the first client stored. A second client would be
         # dropped while its first command ran, and dropping a client closes its connections mid-command.

@@ -8,11 +8,12 @@ import os
 import re
 import sys
 import time
-import uuid
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+
+from app.ids import random_uuid
 
 REDACTED = "[redacted]"
 # Config values that are secrets: each is scrubbed wherever it appears (and each Fernet key of a list).
@@ -170,7 +171,7 @@ def start_request() -> None:
     clear()
     g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", incoming) else uuid.uuid4().hex
+    g.request_id = incoming if re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", incoming) else random_uuid().hex
 
 
 def log_request(response):

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
-import uuid
 import zlib
 
 from rq import Retry
 from rq.queue import Queue
+
+from app.ids import random_uuid
 
 QUEUES_KEY = Queue.redis_queues_keys
 
@@ -29,7 +30,7 @@ def rq_timestamp() -> str:
 def job_writes(func_name: str, kwargs: dict, *, queue: str, retry: Retry | None, description: str,
                at_front: bool = False, timeout: int = Queue.DEFAULT_TIMEOUT) -> tuple[str, list[tuple]]:
     """(job id, the Redis commands that queue func_name(**kwargs) on queue as Queue.enqueue would)."""
-    job_id = str(uuid.uuid4())
+    job_id = str(random_uuid())
     now = rq_timestamp()
     queue_key = Queue.redis_queue_namespace_prefix + queue
     data = zlib.compress(pickle.dumps((func_name, None, (), kwargs), protocol=pickle.HIGHEST_PROTOCOL))

@@ -43,3 +43,33 @@ def test_threads_asking_for_redis_at_once_all_get_the_same_client(app, monkeypat
 
     assert len(clients) == THREADS
     assert {id(c) for c in clients} == {id(redis_connection(fast=True)), id(redis_connection(fast=False))}
+
+
+def test_the_web_tiers_sockets_leave_their_timeout_to_the_kernel(app, redis_conn):
+    """A socket with a Python timeout is polled before every send and receive, and every poll hands the
+    interpreter lock to another thread; the kernel keeps the same 0.5 s bound without a poll (a Redis that
+    never answers is tests/test_slash_commands.py::test_a_hung_queue_still_gets_a_prompt_answer)."""
+    import socket
+    import struct
+
+    client = redis_connection(fast=True)
+    assert client.ping()
+    connection = client.connection_pool.get_connection()
+    try:
+        sock = connection._sock
+        assert sock.gettimeout() is None  # blocking: no poll before each call
+        timeval = struct.calcsize("ll")
+        assert struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)) == (0, 500_000)
+        assert struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)) == (0, 500_000)
+    finally:
+        client.connection_pool.release(connection)
+
+
+def test_tls_and_unix_socket_urls_keep_redis_pys_own_connections():
+    from app.fast_redis import KernelTimeoutConnection, connection_class_for
+
+    assert connection_class_for("redis://127.0.0.1:6379/0") == {"connection_class": KernelTimeoutConnection}
+    for url in ("rediss://cache.example:6380/0", "unix:///run/redis.sock"):
+        assert connection_class_for(url) == {}
+        assert redis.Redis.from_url(url, **connection_class_for(url)).connection_pool.connection_class \
+            is not KernelTimeoutConnection
