@@ -98,7 +98,9 @@ def run_supervised(app, worker_class, burst: bool = False, retry_seconds: float 
         # Maintenance restarts RQ's scheduler if a Redis restart killed it; every few seconds, not every 10 minutes.
         worker.maintenance_interval = app.config["RQ_MAINTENANCE_INTERVAL"]
         try:
-            worker.work(with_scheduler=True, burst=burst)
+            # RQ sets its own loggers to INFO when imported: pass on the level LOG_LEVEL gave the process, or
+            # its three lines a job would be written whatever LOG_LEVEL says.
+            worker.work(with_scheduler=True, burst=burst, logging_level=logging.getLogger().getEffectiveLevel())
             return
         except redis.exceptions.RedisError as exc:
             if getattr(worker, "stop_asked", False):  # told to stop, and Redis went as it stopped: done
