@@ -30,6 +30,7 @@ import redis
 from cryptography.fernet import Fernet
 from rq import Queue
 
+from bench.cpu_meter import CpuMeter
 from bench.ack_latency import Emulator, describe_traffic, prove_counter, setup_data, slack_traffic, stop_process
 from bench.common import (
     finish, REDIS_URL, ROOT, SIGNING_SECRET, create_bench_app, create_database, drop_database, environment, flush_redis,
@@ -155,6 +156,19 @@ def server_env(database_url: str, encryption_key: str, emulator_url: str) -> dic
     return env
 
 
+def cpu_table(table: dict, connections: list[int]) -> None:
+    """Where each acknowledgement's CPU went: the server's processes, redis-server, wrk, the whole machine."""
+    rows = []
+    for key, (label, _) in SERVERS.items():
+        for count in connections:
+            cpu = table[key][count]["cpu_per_request_us"]
+            if cpu:
+                rows.append([label, count, cpu["server_us"], cpu["redis_us"], cpu["load_generator_us"], cpu["machine_us"]])
+    if rows:
+        print_table("CPU per request in µs, medians (while the machine is busy throughout, throughput is its CPUs "
+                    "over the last column)", ["server", "conn", "gunicorn", "redis-server", "wrk", "machine"], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -196,8 +210,11 @@ def main(argv: list[str] | None = None) -> int:
                 for key in SERVERS:
                     signed_requests(requests_file, pool, emulator.response_url())
                     queue.empty()
+                    meter = CpuMeter(servers[key][0].pid, queue.connection)
+                    meter.start()
                     run = run_wrk(servers[key][1], connections, args.seconds if round_no else 1,
                                   requests_file, script, want_empty=key == "toktra")
+                    run["cpu"] = meter.per_request(run["requests"])
                     if key == "toktra":
                         time.sleep(0.5)  # let requests still in flight when wrk stopped finish
                         jobs = queue.count
@@ -232,10 +249,12 @@ def main(argv: list[str] | None = None) -> int:
 
     table = {}
     for (key, connections), samples in runs.items():
+        cpu = [r["cpu"] for r in samples if r["cpu"]]
         table.setdefault(key, {})[connections] = {
             "rps": round(statistics.median(r["rps"] for r in samples)),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in samples), 1),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in samples), 1),
+            "cpu_per_request_us": {name: round(statistics.median(c[name] for c in cpu)) for name in cpu[0]} if cpu else None,
             "runs": samples,
         }
     anchor = table["bolt_before_response"]
@@ -249,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     headers = ["server"] + [f"{c} conn: {what}" for c in args.connections for what in ("req/s", "p99 ms", "x Bolt")]
     print_table(f"acknowledgement under load, medians of {args.rounds} rounds of {args.seconds:g} s "
                 f"(x Bolt: throughput / the process_before_response no-op Bolt app's)", headers, rows)
+    cpu_table(table, args.connections)
     results["table"] = table
     return finish("ack_load", results, problems, workdir,
                   "every answer was 200, every Toktra ack empty with exactly one job queued, no call to Slack")
