@@ -77,3 +77,25 @@ def test_the_worker_process_runs_queued_jobs_and_logs_at_log_level(app, org, que
     # RQ's per-job lines are INFO: written at LOG_LEVEL=INFO, left out at WARNING (RQ sets its loggers to INFO).
     assert ("Job OK" in result.stderr) is (level == "INFO")
     assert ("Successfully completed" in result.stderr) is (level == "INFO")
+
+
+def test_healthz_reports_database_and_redis(client, redis_conn):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_healthz_is_503_when_redis_is_down(migrated_database, encryption_key):
+    app = create_app(make_overrides(migrated_database, encryption_key, REDIS_URL="redis://127.0.0.1:1/0"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"] == "ok"
+    assert response.json["checks"]["redis"].startswith("error")
+
+
+def test_healthz_is_503_when_the_database_is_down(encryption_key, redis_conn):
+    app = create_app(make_overrides("postgresql://postgres@127.0.0.1:1/nothing", encryption_key))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"].startswith("error")
+    assert response.json["checks"]["redis"] == "ok"
