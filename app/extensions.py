@@ -1,6 +1,8 @@
 """Unbound extensions and the Redis/RQ accessors; create_app binds them."""
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 import redis
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,6 +31,8 @@ class Base(DeclarativeBase):
     )
 
 
+T = TypeVar("T")
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
@@ -41,24 +45,34 @@ def insert_ignoring_duplicates(model):
     return (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing()
 
 
+def per_app(key: str, make: Callable[[], T]) -> T:
+    """The current app's object under key, made by make() on first use.
+
+    Threads asking at once all get the first object stored (setdefault): a second one would be dropped
+    while in use, and dropping a Redis client closes its connections under a command in flight.
+    """
+    found = current_app.extensions.get(key)
+    if found is None:
+        found = current_app.extensions.setdefault(key, make())
+    return found
+
+
 def redis_connection(fast: bool = True) -> redis.Redis:
     """The app's Redis client; the web tier's ("fast") gives up quickly so a Slack ack is never late."""
-    key = "toktra.redis.fast" if fast else "toktra.redis"
-    conn = current_app.extensions.get(key)
-    if conn is None:
-        options = {}
-        if fast:
-            options = {
-                "socket_connect_timeout": 0.5,
-                "socket_timeout": 0.5,
-                "retry_on_timeout": False,
-                "retry": None,
-                **connection_class_for(current_app.config["REDIS_URL"]),
-            }
-        # setdefault: threads asking at once all get the first client stored. A second client would be
-        # dropped while its first command ran, and dropping a client closes its connections mid-command.
-        conn = current_app.extensions.setdefault(key, redis.Redis.from_url(current_app.config["REDIS_URL"], **options))
-    return conn
+    return per_app("toktra.redis.fast" if fast else "toktra.redis", lambda: _redis_client(fast))
+
+
+def _redis_client(fast: bool) -> redis.Redis:
+    options = {}
+    if fast:
+        options = {
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+            "retry_on_timeout": False,
+            "retry": None,
+            **connection_class_for(current_app.config["REDIS_URL"]),
+        }
+    return redis.Redis.from_url(current_app.config["REDIS_URL"], **options)
 
 
 def note_redis_down() -> None:
@@ -74,8 +88,4 @@ def redis_known_down() -> bool:
 
 def get_queue(name: str = "default") -> Queue:
     """The RQ queue called name, on the web tier's Redis connection (one per app: it remembers Redis's version)."""
-    queues = current_app.extensions.setdefault("toktra.queues", {})
-    queue = queues.get(name)
-    if queue is None:
-        queue = queues.setdefault(name, Queue(name, connection=redis_connection(fast=True)))
-    return queue
+    return per_app(f"toktra.queue.{name}", lambda: Queue(name, connection=redis_connection(fast=True)))

@@ -249,8 +249,7 @@ def test_a_stopped_dispatcher_leaves_no_beat_even_when_it_stops_mid_round(app, r
         assert _waits_for_a_lock(blocker), "the dispatcher's round never reached the outbox"
         stopping = threading.Thread(target=dispatcher.release)
         stopping.start()
-        while not dispatcher.stop.is_set():
-            time.sleep(0.01)
+        assert dispatcher.stop.wait(10), "release() never asked the loop to stop"
         blocker.rollback()  # the round goes on now, after the stop was asked
     stopping.join(timeout=10)
     for loop in threading.enumerate():  # whatever the round still does, it has done it

@@ -11,6 +11,7 @@ from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from app.extensions import per_app
 from app.slack.ingress.dedupe import CHECK_IN, InstallationsChanged, Repeated, dedupe_middleware
 from app.slack.ingress.listeners import register_listeners
 from app.slack.ingress.oauth import oauth_settings
@@ -146,7 +147,4 @@ def build_bolt_app(flask_app: Flask) -> App:
 
 def bolt_app() -> App:
     """The current Flask app's Bolt app, built on first use."""
-    bolt = current_app.extensions.get("toktra.bolt")
-    if bolt is None:
-        bolt = current_app.extensions.setdefault("toktra.bolt", build_bolt_app(current_app._get_current_object()))
-    return bolt
+    return per_app("toktra.bolt", lambda: build_bolt_app(current_app._get_current_object()))

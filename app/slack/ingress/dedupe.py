@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import current_app
 from redis.exceptions import RedisError
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from app.extensions import note_redis_down, redis_connection
+from app.extensions import note_redis_down, per_app, redis_connection
 from app.slack.ingress.installations import VERSION_KEY
 
 log = logging.getLogger(__name__)
@@ -159,11 +158,7 @@ class CheckIn:
 
 
 def _queue_once():
-    script = current_app.extensions.get("toktra.slack_queue_once")
-    if script is None:
-        script = current_app.extensions.setdefault("toktra.slack_queue_once",
-                                                   redis_connection(fast=True).register_script(QUEUE_ONCE))
-    return script
+    return per_app("toktra.slack_queue_once", lambda: redis_connection(fast=True).register_script(QUEUE_ONCE))
 
 
 def forget_delivery(key: str) -> None:

@@ -21,7 +21,7 @@ from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
-from app.extensions import db, note_redis_down, redis_connection
+from app.extensions import db, note_redis_down, per_app, redis_connection
 from app.models import SlackWorkspace
 from app.slack.client.store import workspace_query
 
@@ -109,10 +109,7 @@ def load_installation(enterprise_id: str, team_id: str) -> Installed | None:
 
 def installation_cache() -> InstallationCache:
     """The current app's cache (one per app and process)."""
-    cache = current_app.extensions.get("toktra.slack_installations")
-    if cache is None:
-        cache = current_app.extensions.setdefault("toktra.slack_installations", InstallationCache())
-    return cache
+    return per_app("toktra.slack_installations", InstallationCache)
 
 
 def installations_changed() -> None:

@@ -11,6 +11,7 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from app.errors import error_response
+from app.extensions import per_app
 from app.rate_limits import limiter
 from app.slack.ingress.bolt_app import bolt_app
 
@@ -34,10 +35,7 @@ NOT_A_PAYLOAD = "This request's body is not a Slack payload (JSON, or a form wit
 
 def slack_handler() -> SlackRequestHandler:
     """Bolt's Flask adapter for this app's Bolt app."""
-    handler = current_app.extensions.get("toktra.bolt_handler")
-    if handler is None:
-        handler = current_app.extensions.setdefault("toktra.bolt_handler", SlackRequestHandler(bolt_app()))
-    return handler
+    return per_app("toktra.bolt_handler", lambda: SlackRequestHandler(bolt_app()))
 
 
 def signed_by_slack(body: str, timestamp: str, signature: str) -> bool:
