@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from functools import cache
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -65,9 +66,16 @@ def count_slack_request(response: Response) -> Response:
     started = g.pop("toktra_ack_started", None)
     if started is not None:
         kind = slack_request_kind(request.get_data(cache=True), request.content_type or "")
-        SLACK_REQUESTS.labels(kind, str(response.status_code)).inc()
-        SLACK_ACK_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        count, seconds = _slack_request_series(kind, response.status_code)
+        count.inc()
+        seconds.observe(time.perf_counter() - started)
     return response
+
+
+@cache
+def _slack_request_series(kind: str, status: int) -> tuple:
+    # labels() takes a lock and builds its key on every call; the kinds and statuses are a handful.
+    return SLACK_REQUESTS.labels(kind, str(status)), SLACK_ACK_SECONDS.labels(kind)
 
 
 def init_app(app: Flask) -> None:

@@ -163,3 +163,31 @@ def test_secret_shapes_are_scrubbed_whoever_logs_them(app):
     }
     for line, scrubbed in lines.items():
         assert scrub(line) == scrubbed
+
+
+def test_a_log_line_carries_its_extra_fields_and_traceback_as_json():
+    from app.logs import json_handler
+
+    stream = io.StringIO()
+    logger = logging.getLogger("toktra.test_line")
+    logger.addHandler(json_handler(stream))
+    logger.propagate, old_propagate = False, logger.propagate
+    try:
+        logger.warning("period %s closed", "2026-11", extra={"period_end": dt.date(2026, 11, 30), "rows": 3,
+                                                                 "_private": "not shown", "why": ValueError("odd")})
+        try:
+            {}["missing"]
+        except KeyError:
+            logger.exception("lookup failed for token=xoxb-1-2-secret")
+    finally:
+        logger.handlers.clear()
+        logger.propagate = old_propagate
+    first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert first["message"] == "period 2026-11 closed" and first["level"] == "WARNING"
+    assert first["logger"] == "toktra.test_line"
+    assert dt.datetime.fromisoformat(first["time"]).utcoffset() == dt.timedelta(0)
+    assert (first["period_end"], first["rows"], first["why"]) == ("2026-11-30", 3, "odd")
+    assert "_private" not in first and "exc_info" not in first
+    assert second["message"] == "lookup failed for token=[redacted]" and second["level"] == "ERROR"
+    assert second["exc_info"].startswith("Traceback (most recent call last):")
+    assert second["exc_info"].endswith("KeyError: 'missing'")

@@ -6,7 +6,6 @@ import re
 
 from flask import Blueprint, current_app, request
 from slack_bolt.adapter.flask import SlackRequestHandler
-from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
@@ -60,4 +59,6 @@ def events():
     except _UNREADABLE as exc:
         log.warning("refused a signed /slack/events body Bolt cannot read: %s", type(exc).__name__)
         return error_response(400, NOT_A_PAYLOAD)
-    return to_flask_response(bolt_app().dispatch(bolt_request))
+    answer = bolt_app().dispatch(bolt_request)
+    return current_app.response_class(answer.body, answer.status,
+                                      [(name, value) for name, values in answer.headers.items() for value in values])
