@@ -73,3 +73,33 @@ def test_tls_and_unix_socket_urls_keep_redis_pys_own_connections():
         assert connection_class_for(url) == {}
         assert redis.Redis.from_url(url, **connection_class_for(url)).connection_pool.connection_class \
             is not KernelTimeoutConnection
+
+
+def test_after_a_redis_restart_the_next_acknowledgement_is_queued_not_deferred(app, signed, workspace, tmp_path):
+    """A restart closes every pooled connection. The pool notices before it hands one out (app.fast_redis reads
+    the TCP state for it, without a poll), so the first command after the restart gets its job queued in Redis
+    at once rather than kept in PostgreSQL for the dispatcher."""
+    from rq import Queue
+
+    from app.models import DeferredJob
+    from tests.reliability.processes import PrivateRedis
+
+    private = PrivateRedis(tmp_path)
+    private.start()
+    try:
+        app.config["REDIS_URL"] = private.url()
+        for key in ("toktra.redis.fast", "toktra.redis", "toktra.queue.default", "toktra.slack_queue_once"):
+            app.extensions.pop(key, None)
+        jobs = Queue("default", connection=private.client(timeout=5))
+
+        assert signed.command("/toktra-budget", "", user_id="U0001").status_code == 200
+        assert jobs.count == 1
+        private.restart()  # everything in it is gone, and every connection to it closed
+        assert jobs.count == 0
+
+        answer = signed.command("/toktra-budget", "", user_id="U0001")
+        assert answer.status_code == 200 and answer.get_data() == b""
+        assert jobs.count == 1
+        assert DeferredJob.query.count() == 0
+    finally:
+        private.close()
