@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
+import zlib
 
 import pytest
 from rq import Retry
@@ -43,6 +45,19 @@ def test_a_job_written_directly_reads_back_as_the_one_queue_enqueue_writes(app, 
     assert before <= direct.created_at == direct.enqueued_at <= dt.datetime.now(dt.timezone.utc)
     assert queue.job_ids == [direct.id, by_rq.id]
     assert queue.name in [q.name for q in queue.all(connection=redis_conn)]
+
+
+def test_a_jobs_arguments_are_stored_as_zlib_data_whatever_their_size(app, queue, redis_conn):
+    """RQ reads a job's data with zlib.decompress (and takes undecodable data as it is): the data written
+    directly must be real zlib data, for a few bytes of arguments as for a long text typed in a modal."""
+    for text in ("", "why: " + "a budget for the evaluation runs, " * 2000):
+        job_id = enqueue_checked_in(rename_org, _open_check_in(f"command:{len(text)}"), org_id=7, name=text)
+        stored = redis_conn.hget(f"rq:job:{job_id}", "data")
+        assert pickle.loads(zlib.decompress(stored)) == ("tests.jobs_for_tests.rename_org", None, (),
+                                                         {"org_id": 7, "name": text})
+        assert Job.fetch(job_id, connection=redis_conn).kwargs == {"org_id": 7, "name": text}
+        if text:
+            assert len(stored) < len(text) / 20
 
 
 def test_a_job_queued_at_the_front_runs_before_the_backlog(app, org, queue, redis_conn):
