@@ -20,6 +20,7 @@ def test_each_command_answers_help_at_once_with_arguments_and_examples(signed, w
                                                                         word):
     response = signed.command(command, word, user_id="U0001")
     assert response.status_code == 200
+    assert response.mimetype == "application/json"  # Slack shows any other body as plain text
     answer = response.json
     assert answer.get("response_type", "ephemeral") == "ephemeral"  # only the caller sees it
     shown = answer["blocks"][0]["text"]["text"]

@@ -60,5 +60,6 @@ def events():
         log.warning("refused a signed /slack/events body Bolt cannot read: %s", type(exc).__name__)
         return error_response(400, NOT_A_PAYLOAD)
     answer = bolt_app().dispatch(bolt_request)
+    # Bolt's to_flask_response makes a response, then replaces its headers one by one: built once here instead.
     return current_app.response_class(answer.body, answer.status,
                                       [(name, value) for name, values in answer.headers.items() for value in values])
