@@ -4,14 +4,11 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
-from app.extensions import db
-from app.models import SlackWorkspace
 from app.slack.blocks.cards import notice
 from app.slack.commands import answer_command
 from app.slack.client.respond import post_response, response_url_key
-from app.slack.client.users import linked_email, no_account_message, toktra_user_for
+from app.slack.client.users import linked_email, linked_user, no_account_message, workspace_and_link
 from app.slack.client.web import SlackTokenRevoked, WorkspaceClient
 from jobs.slack_retry import reschedule_on_rate_limit
 from jobs.steps import Steps
@@ -22,13 +19,12 @@ log = logging.getLogger(__name__)
 @reschedule_on_rate_limit
 def run_command(workspace_id: int, command: str, text: str, slack_user_id: str, response_url: str) -> int:
     """Answer a slash command with ephemeral cards; returns how many messages were posted."""
-    # The organization comes in the same query: every answer needs it.
-    workspace = db.session.get(SlackWorkspace, workspace_id, options=[joinedload(SlackWorkspace.organization)])
+    workspace, link = workspace_and_link(workspace_id, slack_user_id)
     if workspace is None or not workspace.active:
         log.info("%s skipped: workspace %s is gone or inactive", command, workspace_id)
         return 0
     try:
-        caller = toktra_user_for(workspace, slack_user_id, WorkspaceClient(workspace))
+        caller = linked_user(workspace, slack_user_id, link, WorkspaceClient(workspace))
     except SlackTokenRevoked:
         # The response_url still works without the revoked token: say what happened.
         post_response(response_url, *notice(":warning: Toktra's access to this Slack workspace was revoked. "

@@ -248,3 +248,20 @@ def test_a_revoked_token_is_explained_through_the_response_url(signed, slack, pe
     slack.revoke_token(slack.team("T0001").bot_token)
     [answer] = run(signed, slack, run_worker, "/toktra-usage", name="revoked")
     assert "Toktra's access to this Slack workspace was revoked" in answer["text"]
+
+
+def test_a_budget_card_reads_postgresql_in_three_statements(app, signed, slack, run_worker, people):
+    """Every statement is a round trip the person waits on: the workspace comes with the caller's stored link,
+    the period's spend with its extra budget, and then the forecast's day totals."""
+    from rq import SimpleWorker
+
+    from jobs.worker import build_worker
+    from tests.test_slack_installation_cache import statements_during
+
+    [first] = run(signed, slack, run_worker, "/toktra-budget", name="first")  # links U0001 (users.info)
+    again = signed.command("/toktra-budget", user_id="U0001", response_url=slack.response_url("again"))
+    assert again.status_code == 200
+    statements = statements_during(lambda: build_worker(app, SimpleWorker).work(burst=True))  # the job alone
+    assert [answer["text"] for answer in slack.responses("again")] == [first["text"]]
+    assert len(statements) == 3, [" ".join(s.split())[:150] for s in statements]
+    assert "slack_user_links" in statements[0] and "slack_workspaces" in statements[0]
