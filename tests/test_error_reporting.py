@@ -45,7 +45,9 @@ def sentry_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://publickey@127.0.0.1:{server.server_port}/1", events
-    sentry_sdk.init(dsn=None)  # off again for the rest of the run
+    # Off again for the rest of the run, integrations included: a client without a DSN still runs the default
+    # ones, whose spans (a Redis command's, say) would reach later tests' jobs as trace headers.
+    sentry_sdk.init(dsn=None, default_integrations=False, auto_enabling_integrations=False)
     server.shutdown()
 
 
