@@ -3,10 +3,11 @@
     .venv/bin/python -m bench [--skip fanout] [--only ack_load worker_rate ...]
 
 Runs, one after the other, each with its anchors in the same invocation: ack_load (wrk; bare Flask and
-two no-op Bolt apps), ack_cpu (CPU per acknowledgement in one process; the no-op Bolt app), ack_latency (in-process and sequential; /healthz), worker_rate (RQ's own no-op
-rate), usage_ingest (PostgreSQL's copy rate), usage_queries (the same answers from raw rows) and
-fanout (Slack's pace; it takes minutes: `--skip fanout`). Prints each benchmark's table as it goes,
-then which failed their checks; the exit status is 1 if any did.
+two no-op Bolt apps), ack_cpu (CPU per acknowledgement in one process; the no-op Bolt app), ack_latency
+(in-process and sequential; /healthz), worker_rate (RQ's own no-op rate), usage_ingest (PostgreSQL's copy
+rate), usage_queries (the same answers from raw rows) and fanout (Slack's pace; it takes minutes:
+`--skip fanout`). Prints each benchmark's table as it goes, then which failed their checks; the exit
+status is 1 if any did.
 """
 from __future__ import annotations
 

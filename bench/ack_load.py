@@ -163,7 +163,8 @@ def cpu_table(table: dict, connections: list[int]) -> None:
         for count in connections:
             cpu = table[key][count]["cpu_per_request_us"]
             if cpu:
-                rows.append([label, count, cpu["server_us"], cpu["redis_us"], cpu["load_generator_us"], cpu["machine_us"]])
+                rows.append([label, count, *(cpu[name] for name in ("server_us", "redis_us", "load_generator_us",
+                                                                     "machine_us"))])
     if rows:
         print_table("CPU per request in µs, medians (while the machine is busy throughout, throughput is its CPUs "
                     "over the last column)", ["server", "conn", "gunicorn", "redis-server", "wrk", "machine"], rows)
@@ -254,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             "rps": round(statistics.median(r["rps"] for r in samples)),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in samples), 1),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in samples), 1),
-            "cpu_per_request_us": {name: round(statistics.median(c[name] for c in cpu)) for name in cpu[0]} if cpu else None,
+            "cpu_per_request_us": ({name: round(statistics.median(c[name] for c in cpu)) for name in cpu[0]}
+                                   if cpu else None),
             "runs": samples,
         }
     anchor = table["bolt_before_response"]
